@@ -1,0 +1,171 @@
+"""Hold many sockets in one room for a while and check that nothing goes wrong.
+
+Starts its own daphne processes of this project (on loopback ports, with the database
+and channel layer of your environment: run `manage.py migrate` first), connects
+--sockets clients to one room spread across them, sends --rate messages a second from a
+few of the clients, and at the end checks that every client received every message,
+that no socket was closed, and that the servers logged no error. Exits 1 if any check
+fails. Everything it does is bounded by --sockets and --seconds.
+
+    python bench/soak.py --sockets 1000 --seconds 60 --servers 2
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+ORIGIN = f"http://{HOST}"
+ERROR_IN_LOG = re.compile(r"Traceback|Exception inside application|\bERROR\b|CRITICAL")
+# A sender stays within the default flood limit (2 a second) at one message a second.
+MESSAGES_PER_SENDER_PER_SECOND = 1
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def raise_open_file_limit(sockets):
+    # Each socket is a file descriptor here and one in a server.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(hard, max(soft, 2 * sockets + 1024))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+def start_servers(count, log_dir):
+    env = {**os.environ, "DJANGO_ALLOWED_HOSTS": HOST, "CHAT_RATE_LIMIT_BURST": "10"}
+    servers = []
+    for index in range(count):
+        port = free_port()
+        log = open(log_dir / f"server-{index}.log", "wb")  # noqa: SIM115 (closed in main)
+        command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port)]
+        process = subprocess.Popen(
+            [*command, "config.asgi:application"],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        servers.append((process, port, log))
+    for process, port, _ in servers:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection((HOST, port), timeout=0.5).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"server on port {port} did not start") from None
+                time.sleep(0.1)
+    return servers
+
+
+class Client:
+    def __init__(self, url):
+        self.url = url
+        self.received = set()
+        self.closed = None
+        self.websocket = None
+
+    async def open(self):
+        self.websocket = await connect(self.url, origin=ORIGIN, open_timeout=60)
+
+    async def listen(self):
+        try:
+            async for text in self.websocket:
+                frame = json.loads(text)
+                if frame["type"] == "chat.message":
+                    self.received.add(frame["message"])
+        except ConnectionClosed as exc:
+            self.closed = exc
+
+
+async def run(args, ports):
+    room = f"soak-{uuid.uuid4().hex[:8]}"
+    clients = [
+        Client(f"ws://{HOST}:{ports[index % len(ports)]}/ws/chat/{room}/")
+        for index in range(args.sockets)
+    ]
+    opening = asyncio.Semaphore(50)
+
+    async def open_client(client):
+        async with opening:
+            await client.open()
+
+    started = time.monotonic()
+    await asyncio.gather(*(open_client(client) for client in clients))
+    print(f"{args.sockets} sockets open in {time.monotonic() - started:.1f} s", flush=True)
+    listeners = [asyncio.create_task(client.listen()) for client in clients]
+
+    senders = clients[: max(1, round(args.rate / MESSAGES_PER_SENDER_PER_SECOND))]
+    sent = []
+    deadline = time.monotonic() + args.seconds
+    while time.monotonic() < deadline:
+        for sender in senders:
+            text = f"soak message {len(sent)}"
+            await sender.websocket.send(json.dumps({"message": text}))
+            sent.append(text)
+            await asyncio.sleep(1 / args.rate)
+    await asyncio.sleep(5)  # let the last messages arrive
+
+    for client in clients:
+        await client.websocket.close()
+    await asyncio.gather(*listeners)
+    return sent, clients
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sockets", type=int, default=1000, choices=range(1, 5001))
+    parser.add_argument("--seconds", type=int, default=60, choices=range(1, 601))
+    parser.add_argument("--servers", type=int, default=1, choices=range(1, 9))
+    parser.add_argument("--rate", type=float, default=2, help="messages a second, in all")
+    args = parser.parse_args()
+    raise_open_file_limit(args.sockets)
+
+    with tempfile.TemporaryDirectory() as log_dir:
+        servers = start_servers(args.servers, Path(log_dir))
+        try:
+            sent, clients = asyncio.run(run(args, [port for _, port, _ in servers]))
+        finally:
+            for process, _, log in servers:
+                process.terminate()
+                process.wait(timeout=30)
+                log.close()
+        log_errors = [
+            line
+            for path in sorted(Path(log_dir).glob("*.log"))
+            for line in path.read_text(errors="replace").splitlines()
+            if ERROR_IN_LOG.search(line)
+        ]
+
+    missing = sum(len(set(sent) - client.received) for client in clients)
+    # Closing cleanly ends a listener without an exception: these were closed by a server.
+    dropped = [client.closed for client in clients if client.closed]
+    print(f"messages sent: {len(sent)}, deliveries expected: {len(sent) * len(clients)}")
+    print(f"deliveries missing: {missing}")
+    print(f"sockets closed by a server: {len(dropped)}")
+    print(f"error lines in server logs: {len(log_errors)}")
+    for line in log_errors[:20]:
+        print(f"  {line}")
+    return 0 if not (missing or dropped or log_errors) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

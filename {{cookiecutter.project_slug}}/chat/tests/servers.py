@@ -1,0 +1,102 @@
+"""Real server processes for tests that need what WebsocketCommunicator skips: the
+WebSocket protocol itself, several processes, restarts.
+
+Servers run `daphne config.asgi:application`, as in production, against the test
+database{% if cookiecutter.channel_layer == "redis" %} and the Redis at REDIS_URL{% endif %}.
+"""
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+{%- if cookiecutter.database == "postgresql" %}
+
+from django.db import connection
+{%- endif %}
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+# Browsers send an Origin; the servers accept this one (DJANGO_ALLOWED_HOSTS below).
+ORIGIN = f"http://{HOST}"
+
+
+def server_env(tmp_path):
+    """The environment of server processes: the test database, a prepared schema."""
+{%- if cookiecutter.database == "postgresql" %}
+    db = connection.settings_dict
+    database_url = (
+        f"postgres://{quote(db['USER'])}:{quote(db['PASSWORD'] or '')}"
+        f"@{db['HOST']}:{db['PORT']}/{quote(db['NAME'])}"
+    )
+{%- else %}
+    # The test database lives in memory, out of other processes' reach: give the servers
+    # a file database of their own.
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+{%- endif %}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_ALLOWED_HOSTS": HOST,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+{%- if cookiecutter.database == "sqlite" %}
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=PROJECT_DIR,
+        env=env,
+        check=True,
+    )
+{%- endif %}
+    return env
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def start_server(env, daphne_options=(), port=None):
+    """Start one daphne process (on a free port unless given one); return it once it
+    accepts connections."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), *daphne_options]
+    process = subprocess.Popen([*command, "config.asgi:application"], cwd=PROJECT_DIR, env=env)
+    process.port = port
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            with socket.create_connection((HOST, port), timeout=0.5):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise TimeoutError(f"server did not listen on port {port} within 30 s")
+
+
+def stop_server(process):
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def room_url(process, room):
+    return f"ws://{HOST}:{process.port}/ws/chat/{quote(room, safe='')}/"
+
+
+async def receive(websocket, frame_type, timeout=10):
+    """The next frame of ``frame_type``, skipping others (history, for one)."""
+    while True:
+        frame = json.loads(await asyncio.wait_for(websocket.recv(), timeout=timeout))
+        if frame["type"] == frame_type:
+            return frame

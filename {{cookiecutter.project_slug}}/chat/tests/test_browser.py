@@ -1,0 +1,171 @@
+"""The room page in a real browser: Debian's Chromium, driven by Playwright, against real
+daphne processes. Run with `pytest -m browser`."""
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from chat.tests.servers import HOST, stop_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Where the room page's screenshot goes; the README shows the one in docs/.
+SCREENSHOT = Path(
+    os.environ.get("CHAT_SCREENSHOT", Path(__file__).resolve().parents[2] / "docs" / "room.png")
+)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}; install it or set CHROMIUM_PATH")
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        # Playwright's sync API keeps an event loop running in this thread, so Django would
+        # refuse the test database's setup and teardown here as if they were async code.
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_room(browser):
+    """Open a room page in a new browser context (a separate person); closed afterwards."""
+    contexts = []
+
+    def open_page(server, room):
+        context = browser.new_context(viewport={"width": 900, "height": 600})
+        contexts.append(context)
+        page = context.new_page()
+        page.dialogs = []
+        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(f"http://{HOST}:{server.port}/chat/{room}/")
+        expect(page.locator("#status")).to_have_text("Connected")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def send(page, text):
+    page.fill("#message-input", text)
+    page.press("#message-input", "Enter")
+
+
+def messages(page):
+    return page.locator("#messages li .text")
+
+
+@pytest.fixture
+def room():
+    return f"room-{uuid.uuid4().hex[:8]}"
+
+
+def test_two_people_in_a_room_talk_and_other_rooms_stay_apart(start_server, open_room, room):
+    server = start_server()
+    alice = open_room(server, room)
+    bob = open_room(server, room)
+    elsewhere = open_room(server, f"{room}-elsewhere")
+
+    send(alice, "hello from alice")
+    expect(messages(bob)).to_have_text(["hello from alice"])
+    send(bob, "hi alice")
+    expect(messages(alice)).to_have_text(["hello from alice", "hi alice"])
+    send(elsewhere, "not for you")
+    expect(messages(elsewhere)).to_have_text(["not for you"])
+
+    bob.wait_for_timeout(500)
+    expect(messages(alice)).to_have_text(["hello from alice", "hi alice"])
+    expect(alice.locator("#messages li.pending")).to_have_count(0)
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    alice.screenshot(path=SCREENSHOT)
+
+
+def test_html_in_a_message_is_shown_as_text_and_runs_nothing(start_server, open_room, room):
+    server = start_server()
+    alice = open_room(server, room)
+    bob = open_room(server, room)
+
+    send(alice, "<img src=x onerror=alert(1)>")
+
+    expect(messages(bob)).to_have_text(["<img src=x onerror=alert(1)>"])
+    assert bob.locator("#messages img").count() == 0
+    bob.wait_for_timeout(500)
+    assert alice.dialogs == [] and bob.dialogs == []
+
+
+def test_presence_lists_both_people_and_drops_one_whose_tab_closes(start_server, open_room, room):
+    server = start_server()
+    alice = open_room(server, room)
+    bob = open_room(server, room)
+    expect(alice.locator("#presence li")).to_have_count(2)
+    expect(bob.locator("#presence li")).to_have_count(2)
+
+    bob.close()
+
+    expect(alice.locator("#presence li")).to_have_count(1)
+
+
+def test_typing_is_shown_to_the_others(start_server, open_room, room):
+    server = start_server()
+    alice = open_room(server, room)
+    bob = open_room(server, room)
+
+    alice.type("#message-input", "hel")
+
+    expect(bob.locator("#typing")).to_contain_text("is typing")
+    expect(alice.locator("#typing")).to_have_text("")
+{%- if cookiecutter.persist_messages %}
+
+
+def test_reconnect_after_a_restart_shows_the_missed_messages_once(start_server, open_room, room):
+    first = start_server()
+    other = start_server()
+    alice = open_room(other, room)
+    send(alice, "before the restart")
+    expect(messages(alice)).to_have_text(["before the restart"])
+    bob = open_room(first, room)
+    expect(messages(bob)).to_have_text(["before the restart"])
+
+    stop_server(first)
+    expect(bob.locator("#status")).to_contain_text("Disconnected")
+    send(alice, "while you were away")
+    send(alice, "also while away")
+    restarted = start_server(port=first.port)
+
+    expect(messages(bob)).to_have_text(
+        ["before the restart", "while you were away", "also while away"], timeout=20_000
+    )
+    expect(bob.locator("#status")).to_have_text("Connected")
+    stop_server(restarted)
+{%- else %}
+
+
+def test_reconnect_after_a_restart_says_missed_messages_are_not_shown(
+    start_server, open_room, room
+):
+    server = start_server()
+    bob = open_room(server, room)
+
+    stop_server(server)
+    expect(bob.locator("#status")).to_contain_text("Disconnected")
+    start_server(port=server.port)
+
+    expect(bob.locator("#status")).to_have_text(
+        "Reconnected. Messages sent while you were away are not shown.", timeout=20_000
+    )
+{%- endif %}

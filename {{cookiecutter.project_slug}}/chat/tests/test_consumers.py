@@ -1,0 +1,190 @@
+from datetime import datetime
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import override_settings
+
+from chat import protocol
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+UNICODE_ROOMS = [
+    "서울",
+    "café crème",
+    "🎉 party 🎉",
+    "👨‍👩‍👧 family",
+    "room with spaces",
+    "a/b",
+    "x" * 200,
+]
+
+
+async def test_message_reaches_every_member_including_sender(join):
+    alice = await join("lobby")
+    bob = await join("lobby")
+
+    await alice.send_json_to({"message": "hello"})
+
+    for communicator in (alice, bob):
+        frame = await communicator.receive_json_from()
+        assert frame["type"] == "chat.message"
+        assert frame["message"] == "hello"
+        assert frame["user"].startswith("guest-")
+        assert datetime.fromisoformat(frame["ts"]).tzinfo is not None
+{%- if cookiecutter.persist_messages %}
+        assert isinstance(frame["id"], int)
+{%- else %}
+        assert "id" not in frame
+{%- endif %}
+    await alice.disconnect()
+    await bob.disconnect()
+
+
+async def test_tutorial_frame_with_explicit_type_is_accepted(join):
+    alice = await join("lobby")
+
+    await alice.send_json_to({"type": "chat.message", "message": "typed"})
+
+    assert (await alice.receive_json_from())["message"] == "typed"
+    await alice.disconnect()
+
+
+async def test_broadcast_echoes_the_senders_client_id(join):
+    alice = await join("lobby")
+    bob = await join("lobby")
+
+    await alice.send_json_to({"message": "ack me", "client_id": "c-1"})
+
+    for communicator in (alice, bob):
+        frame = await communicator.receive_json_from()
+        assert (frame["message"], frame["client_id"]) == ("ack me", "c-1")
+    await alice.send_json_to({"message": "no id"})
+    assert "client_id" not in await alice.receive_json_from()
+    await alice.disconnect()
+    await bob.disconnect()
+
+
+@pytest.mark.parametrize("client_id", ["", 7, None, "x" * 65, "bad\nid"])
+async def test_bad_client_id_gets_an_error(join, client_id):
+    alice = await join("lobby")
+
+    await alice.send_json_to({"message": "hi", "client_id": client_id})
+
+    assert (await alice.receive_json_from())["code"] == protocol.INVALID_FRAME
+    await alice.disconnect()
+
+
+async def test_messages_stay_in_their_room(join):
+    alice = await join("kitchen")
+    bob = await join("garden")
+
+    await alice.send_json_to({"message": "only for the kitchen"})
+
+    assert (await alice.receive_json_from())["message"] == "only for the kitchen"
+    assert await bob.receive_nothing()
+    await alice.disconnect()
+    await bob.disconnect()
+
+
+@pytest.mark.parametrize("room", UNICODE_ROOMS)
+async def test_any_room_name_a_person_can_type_works(join, room):
+    alice = await join(room)
+    bob = await join(room)
+
+    await alice.send_json_to({"message": f"hi from {room}"})
+
+    assert (await bob.receive_json_from())["message"] == f"hi from {room}"
+    await alice.disconnect()
+    await bob.disconnect()
+
+
+async def test_rooms_whose_names_differ_only_in_case_are_separate(join):
+    upper = await join("Room")
+    lower = await join("room")
+
+    await upper.send_json_to({"message": "upper"})
+
+    assert (await upper.receive_json_from())["message"] == "upper"
+    assert await lower.receive_nothing()
+    await upper.disconnect()
+    await lower.disconnect()
+
+
+@pytest.mark.parametrize("room", ["x" * 201, "bad\x00name", " ", ".."])
+async def test_invalid_room_name_is_refused_with_close_code(connect, room):
+    communicator = await connect(room)
+
+    frame = await communicator.receive_json_from()
+    assert frame["type"] == "error"
+    assert frame["code"] == protocol.INVALID_ROOM
+    assert (await communicator.receive_output())["code"] == protocol.CLOSE_INVALID_ROOM
+    await communicator.disconnect()
+
+
+@database_sync_to_async
+def visit_room_page(client, room):
+    client.get(f"/chat/{room}/")
+    return client.session["chat_guest_name"], f"sessionid={client.cookies['sessionid'].value}"
+
+
+async def test_guest_keeps_the_name_its_room_page_gave_it(join, client):
+    guest_name, cookie = await visit_room_page(client, "lobby")
+    guest = await join("lobby", cookie=cookie)
+
+    await guest.send_json_to({"message": "who am I"})
+
+    assert (await guest.receive_json_from())["user"] == guest_name
+    await guest.disconnect()
+
+
+async def test_logged_in_user_appears_under_username(join, session_cookie):
+    alice = await join("lobby", cookie=await session_cookie("alice"))
+
+    await alice.send_json_to({"message": "signed"})
+
+    assert (await alice.receive_json_from())["user"] == "alice"
+    await alice.disconnect()
+
+
+async def test_display_name_comes_from_the_server_not_the_client(join, session_cookie):
+    alice = await join("lobby", cookie=await session_cookie("alice"))
+
+    await alice.send_json_to({"message": "spoof", "user": "admin"})
+
+    assert (await alice.receive_json_from())["user"] == "alice"
+    await alice.disconnect()
+
+
+@override_settings(CHAT_ALLOW_ANONYMOUS=False)
+async def test_anonymous_socket_is_closed_with_4401_before_joining(connect, join, session_cookie):
+    alice = await join("lobby", cookie=await session_cookie("alice"))
+    anonymous = await connect("lobby")
+
+    assert await anonymous.receive_output() == {
+        "type": "websocket.close",
+        "code": protocol.CLOSE_LOGIN_REQUIRED,
+    }
+    await alice.send_json_to({"message": "members only"})
+    assert (await alice.receive_json_from())["message"] == "members only"
+    assert await anonymous.receive_nothing()
+    await anonymous.disconnect()
+    await alice.disconnect()
+
+
+@override_settings(CHAT_ALLOW_ANONYMOUS=False)
+async def test_logged_in_user_may_chat_when_anonymous_chat_is_off(join, session_cookie):
+    alice = await join("lobby", cookie=await session_cookie("alice"))
+
+    await alice.send_json_to({"message": "still here"})
+
+    assert (await alice.receive_json_from())["user"] == "alice"
+    await alice.disconnect()
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [(b"origin", b"http://evil.example"), (b"origin", b"null"), None],
+    ids=["other-site", "null", "missing"],
+)
+async def test_socket_from_a_foreign_origin_is_refused(connect, origin):
+    await connect("lobby", origin=origin, expect_accept=False)

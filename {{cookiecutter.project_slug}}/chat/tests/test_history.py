@@ -1,0 +1,213 @@
+import pytest
+from channels.db import database_sync_to_async
+from django.db import DatabaseError
+from django.test import override_settings
+
+from chat import history, protocol
+from chat.models import Message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@database_sync_to_async
+def add_messages(room, count):
+    Message.objects.bulk_create(
+        Message(room=room, display_name="guest-1", text=f"message {number}")
+        for number in range(count)
+    )
+
+
+async def test_new_socket_receives_the_last_50_messages_oldest_first(connect):
+    await add_messages("lobby", 55)
+    await add_messages("elsewhere", 3)
+
+    communicator = await connect("lobby")
+
+    frame = await communicator.receive_json_from()
+    assert frame["type"] == "chat.history"
+    assert [message["message"] for message in frame["messages"]] == [
+        f"message {number}" for number in range(5, 55)
+    ]
+    ids = [message["id"] for message in frame["messages"]]
+    assert ids == sorted(ids)
+    assert all(message["type"] == "chat.message" for message in frame["messages"])
+    await communicator.disconnect()
+
+
+async def test_message_is_saved_before_it_is_broadcast(join):
+    alice = await join("lobby")
+
+    await alice.send_json_to({"message": "keep me"})
+    frame = await alice.receive_json_from()
+
+    saved = await database_sync_to_async(Message.objects.get)(id=frame["id"])
+    assert (saved.room, saved.text, saved.display_name) == ("lobby", "keep me", frame["user"])
+    await alice.disconnect()
+
+
+async def test_history_carries_what_was_broadcast(join, connect):
+    alice = await join("lobby")
+    await alice.send_json_to({"message": "remember"})
+    broadcast = await alice.receive_json_from()
+    await alice.disconnect()
+
+    later = await connect("lobby")
+
+    assert (await later.receive_json_from())["messages"] == [broadcast]
+    await later.disconnect()
+
+
+async def test_message_that_cannot_be_saved_is_not_broadcast(join, monkeypatch):
+    alice = await join("lobby")
+    bob = await join("lobby")
+
+    def failing_save(**kwargs):
+        raise DatabaseError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(history, "save_message", failing_save)
+        await alice.send_json_to({"message": "lost?"})
+
+        frame = await alice.receive_json_from()
+        assert frame["type"] == "error"
+        assert frame["code"] == protocol.NOT_SAVED
+        assert await bob.receive_nothing()
+
+    await alice.send_json_to({"message": "again"})
+    assert (await bob.receive_json_from())["message"] == "again"
+    await alice.disconnect()
+    await bob.disconnect()
+
+
+async def test_logged_in_sender_is_linked_to_the_message(join, session_cookie):
+    alice = await join("lobby", cookie=await session_cookie("alice"))
+
+    await alice.send_json_to({"message": "mine"})
+    frame = await alice.receive_json_from()
+
+    saved = await database_sync_to_async(Message.objects.select_related("user").get)(id=frame["id"])
+    assert saved.user.username == "alice"
+    await alice.disconnect()
+
+
+@pytest.mark.django_db
+def test_active_rooms_are_listed_most_recent_first(client):
+    for room in ["old", "newer", "old", "newest"]:
+        Message.objects.create(room=room, display_name="guest-1", text="hi")
+
+    assert history.active_rooms(limit=2) == ["newest", "old"]
+    assert client.get("/").context["active_rooms"] == ["newest", "old", "newer"]
+
+
+async def test_resume_sends_the_missed_messages_in_order_then_says_there_are_no_more(join):
+    await add_messages("lobby", 5)
+    alice = await join("lobby")
+    await alice.send_json_to({"type": "chat.resume", "after": 0})
+    first_two = [message["id"] for message in (await alice.receive_json_from())["messages"][:2]]
+
+    await alice.send_json_to({"type": "chat.resume", "after": first_two[-1]})
+
+    frame = await alice.receive_json_from()
+    assert frame["type"] == "chat.history"
+    assert [message["message"] for message in frame["messages"]] == [
+        "message 2",
+        "message 3",
+        "message 4",
+    ]
+    assert frame["more"] is False
+    await alice.disconnect()
+
+
+@override_settings(CHAT_HISTORY_LENGTH=2)
+async def test_resume_pages_through_many_missed_messages(join):
+    await add_messages("lobby", 5)
+    alice = await join("lobby")
+    received = []
+    after = 0
+    more = True
+
+    while more:
+        await alice.send_json_to({"type": "chat.resume", "after": after})
+        frame = await alice.receive_json_from()
+        received += [message["message"] for message in frame["messages"]]
+        after = frame["messages"][-1]["id"] if frame["messages"] else after
+        more = frame["more"]
+
+    assert received == [f"message {number}" for number in range(5)]
+    await alice.disconnect()
+
+
+@pytest.mark.parametrize("after", [None, "12", -1, 1.5, True, 2**63, [1]])
+async def test_resume_with_a_bad_id_gets_an_error(join, after):
+    alice = await join("lobby")
+
+    await alice.send_json_to({"type": "chat.resume", "after": after})
+
+    frame = await alice.receive_json_from()
+    assert frame["type"] == "error"
+    assert frame["code"] == protocol.INVALID_FRAME
+    await alice.disconnect()
+
+
+async def test_history_that_cannot_be_read_gets_an_error_and_the_socket_stays(join, monkeypatch):
+    alice = await join("lobby")
+
+    def failing_read(*args):
+        raise DatabaseError("connection lost")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(history, "resume_frame", failing_read)
+        await alice.send_json_to({"type": "chat.resume", "after": 0})
+        assert (await alice.receive_json_from())["code"] == protocol.HISTORY_UNAVAILABLE
+
+    await alice.send_json_to({"message": "still connected"})
+    assert (await alice.receive_json_from())["message"] == "still connected"
+    await alice.disconnect()
+
+
+async def test_older_pages_come_oldest_first_until_there_are_no_more(join, connect):
+    await add_messages("lobby", 120)
+    alice = await connect("lobby")
+    latest = await alice.receive_json_from()
+    assert latest["more"] is True
+    received = [message["message"] for message in latest["messages"]]
+
+    page = latest
+    while page["more"]:
+        await alice.send_json_to({"type": "chat.history", "before": page["messages"][0]["id"]})
+        page = await alice.receive_json_from()
+        assert len(page["messages"]) <= 50
+        received = [message["message"] for message in page["messages"]] + received
+
+    assert received == [f"message {number}" for number in range(120)]
+    await alice.disconnect()
+
+
+async def test_page_size_is_capped_by_the_server(connect):
+    await add_messages("lobby", 80)
+    alice = await connect("lobby")
+    newest_id = (await alice.receive_json_from())["messages"][-1]["id"]
+
+    await alice.send_json_to({"type": "chat.history", "before": newest_id + 1, "limit": 10_000})
+    assert len((await alice.receive_json_from())["messages"]) == 50
+    await alice.send_json_to({"type": "chat.history", "before": newest_id + 1, "limit": 3})
+    assert len((await alice.receive_json_from())["messages"]) == 3
+    await alice.disconnect()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "chat.history"},
+        {"type": "chat.history", "before": "5"},
+        {"type": "chat.history", "before": 5, "limit": 0},
+        {"type": "chat.history", "before": 5, "limit": "10"},
+    ],
+)
+async def test_bad_history_request_gets_an_error(join, frame):
+    alice = await join("lobby")
+
+    await alice.send_json_to(frame)
+
+    assert (await alice.receive_json_from())["code"] == protocol.INVALID_FRAME
+    await alice.disconnect()

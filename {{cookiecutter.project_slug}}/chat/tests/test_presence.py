@@ -1,0 +1,112 @@
+"""Who is online, and who is typing."""
+
+import asyncio
+import uuid
+
+import pytest
+from django.test import override_settings
+
+from chat import consumers, presence
+from chat.rooms import group_name
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def room():
+    # A room of its own: a socket a failed test left open stays listed for a while.
+    return f"presence-{uuid.uuid4().hex}"
+
+
+async def test_joining_is_announced_with_the_list_of_who_is_online(join, session_cookie, room):
+    alice = await join(room, cookie=await session_cookie("alice"))
+    assert (await alice.receive_presence())["users"] == ["alice"]
+
+    bob = await join(room, cookie=await session_cookie("bob"))
+
+    frame = await alice.receive_presence()
+    assert frame == {"type": "presence", "users": ["alice", "bob"], "count": 2, "joined": "bob"}
+    await alice.disconnect()
+    await bob.disconnect()
+
+
+async def test_a_user_with_several_tabs_is_listed_once_and_leaves_with_the_last(
+    join, session_cookie, room
+):
+    bob = await join(room, cookie=await session_cookie("bob"))
+    await bob.receive_presence()
+    alice_cookie = await session_cookie("alice")
+    first_tab = await join(room, cookie=alice_cookie)
+    assert (await bob.receive_presence())["joined"] == "alice"
+
+    second_tab = await join(room, cookie=alice_cookie)
+    frame = await bob.receive_presence()
+    assert frame["users"] == ["alice", "bob"]
+    assert "joined" not in frame
+
+    await second_tab.disconnect()
+    frame = await bob.receive_presence()
+    assert frame["users"] == ["alice", "bob"]
+    assert "left" not in frame
+
+    await first_tab.disconnect()
+    assert await bob.receive_presence() == {
+        "type": "presence",
+        "users": ["bob"],
+        "count": 1,
+        "left": "alice",
+    }
+    await bob.disconnect()
+
+
+async def test_presence_is_per_room(join, session_cookie, room):
+    alice = await join(room, cookie=await session_cookie("alice"))
+    await alice.receive_presence()
+
+    bob = await join(f"{room}-elsewhere", cookie=await session_cookie("bob"))
+
+    assert await alice.receive_nothing()
+    await alice.disconnect()
+    await bob.disconnect()
+
+
+@override_settings(CHAT_PRESENCE_TTL=0.3)
+async def test_entries_that_are_not_renewed_expire(join, session_cookie, room):
+    # A socket of a server process that died stops renewing its entry.
+    await presence.join(group_name(room), "dead-process-channel", "ghost")
+    alice = await join(room, cookie=await session_cookie("alice"))
+    assert (await alice.receive_presence())["users"] == ["alice", "ghost"]
+
+    assert (await alice.receive_presence(timeout=3))["users"] == ["alice"]
+    await alice.disconnect()
+
+
+@override_settings(CHAT_PRESENCE_TTL=0.3)
+async def test_big_rooms_learn_of_joins_by_refreshing(join, session_cookie, room, monkeypatch):
+    monkeypatch.setattr(consumers, "PRESENCE_ANNOUNCE_LIMIT", 1)
+    alice = await join(room, cookie=await session_cookie("alice"))
+    await alice.receive_presence()
+
+    bob = await join(room, cookie=await session_cookie("bob"))
+    assert (await bob.receive_presence())["users"] == ["alice", "bob"]
+
+    assert (await alice.receive_presence(timeout=3))["users"] == ["alice", "bob"]
+    await alice.disconnect()
+    await bob.disconnect()
+
+
+async def test_typing_reaches_the_others_at_most_every_two_seconds(join, session_cookie, room):
+    alice = await join(room, cookie=await session_cookie("alice"))
+    bob = await join(room, cookie=await session_cookie("bob"))
+
+    await alice.send_json_to({"type": "typing"})
+    await alice.send_json_to({"type": "typing"})
+
+    assert await bob.receive_json_from() == {"type": "typing", "user": "alice"}
+    assert await bob.receive_nothing()
+    assert await alice.receive_nothing()
+    await asyncio.sleep(consumers.TYPING_INTERVAL)
+    await alice.send_json_to({"type": "typing"})
+    assert await bob.receive_json_from() == {"type": "typing", "user": "alice"}
+    await alice.disconnect()
+    await bob.disconnect()

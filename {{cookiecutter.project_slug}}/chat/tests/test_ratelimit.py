@@ -1,0 +1,108 @@
+import pytest
+from django.test import override_settings
+
+from chat import protocol
+from chat.ratelimit import SenderBuckets, TokenBucket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_bucket_allows_a_burst_then_the_sustained_rate():
+    clock = FakeClock()
+    bucket = TokenBucket(rate=2, burst=3, clock=clock)
+
+    assert [bucket.take() for _ in range(3)] == [0, 0, 0]
+    assert bucket.take() == pytest.approx(0.5)
+
+    clock.now = 0.5
+    assert bucket.take() == 0
+    assert bucket.take() == pytest.approx(0.5)
+
+
+def test_bucket_refills_no_higher_than_the_burst():
+    clock = FakeClock()
+    bucket = TokenBucket(rate=1, burst=2, clock=clock)
+
+    clock.now = 1000
+    assert [bucket.take() for _ in range(2)] == [0, 0]
+    assert bucket.take() > 0
+
+
+def test_a_senders_sockets_share_one_bucket_until_the_last_closes():
+    buckets = SenderBuckets()
+
+    first = buckets.acquire("user:1", rate=1, burst=1)
+    second = buckets.acquire("user:1", rate=1, burst=1)
+    assert first is second
+    assert buckets.acquire("user:2", rate=1, burst=1) is not first
+
+    buckets.release("user:1")
+    buckets.release("user:1")
+    assert "user:1" not in buckets.buckets
+
+
+@override_settings(CHAT_RATE_LIMIT_BURST=3, CHAT_RATE_LIMIT_PER_SECOND=0.01)
+async def test_flooding_gets_rate_limited_and_others_still_get_through(join):
+    flooder = await join("lobby")
+    bob = await join("lobby")
+
+    for number in range(3):
+        await flooder.send_json_to({"message": f"flood {number}"})
+        assert (await bob.receive_json_from())["message"] == f"flood {number}"
+        await flooder.receive_json_from()
+    await flooder.send_json_to({"message": "one too many"})
+
+    frame = await flooder.receive_json_from()
+    assert frame["type"] == "error"
+    assert frame["code"] == protocol.RATE_LIMITED
+    assert frame["retry_after"] > 0
+    assert await bob.receive_nothing()
+    await bob.send_json_to({"message": "bob is not limited"})
+    assert (await flooder.receive_json_from())["message"] == "bob is not limited"
+    await flooder.disconnect()
+    await bob.disconnect()
+
+
+@override_settings(CHAT_RATE_LIMIT_BURST=2, CHAT_RATE_LIMIT_PER_SECOND=0.01)
+async def test_a_users_sockets_share_the_limit(join, session_cookie):
+    cookie = await session_cookie("alice")
+    first = await join("lobby", cookie=cookie)
+    second = await join("other room", cookie=cookie)
+
+    await first.send_json_to({"message": "1"})
+    await second.send_json_to({"message": "2"})
+    assert (await first.receive_json_from())["message"] == "1"
+    assert (await second.receive_json_from())["message"] == "2"
+    await second.send_json_to({"message": "3"})
+
+    assert (await second.receive_json_from())["code"] == protocol.RATE_LIMITED
+    await first.disconnect()
+    await second.disconnect()
+
+
+@override_settings(
+    CHAT_RATE_LIMIT_BURST=1, CHAT_RATE_LIMIT_PER_SECOND=0.01, CHAT_RATE_LIMIT_STRIKES=3
+)
+async def test_persistent_flooding_closes_the_socket(join):
+    flooder = await join("lobby")
+    await flooder.send_json_to({"message": "allowed"})
+    await flooder.receive_json_from()
+
+    for _ in range(2):
+        await flooder.send_json_to({"message": "refused"})
+        assert (await flooder.receive_json_from())["code"] == protocol.RATE_LIMITED
+    await flooder.send_json_to({"message": "last straw"})
+
+    assert await flooder.receive_output() == {
+        "type": "websocket.close",
+        "code": protocol.CLOSE_TOO_MANY_MESSAGES,
+    }
+    await flooder.disconnect()

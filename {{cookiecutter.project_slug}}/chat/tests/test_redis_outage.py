@@ -1,0 +1,102 @@
+"""Redis goes away and comes back: the pages keep answering, sockets are closed with
+4503 (try again later) instead of hanging, and the chat works again once Redis is back.
+
+The test runs its own Redis on a spare port, so that it can stop and restart it.
+"""
+
+import asyncio
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from chat import protocol
+from chat.tests.servers import HOST, ORIGIN, free_port, receive, room_url
+
+
+class RedisProcess:
+    def __init__(self, executable, directory):
+        self.command = [
+            executable,
+            *("--bind", HOST, "--port", str(free_port())),
+            *("--save", "", "--appendonly", "no", "--dir", str(directory)),
+        ]
+        self.port = int(self.command[4])
+        self.process = None
+
+    @property
+    def url(self):
+        return f"redis://{HOST}:{self.port}/0"
+
+    def start(self):
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((HOST, self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError("Redis did not start")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    executable = shutil.which("redis-server")
+    if executable is None:
+        pytest.skip("redis-server is not on PATH; this test starts and stops its own Redis")
+    redis = RedisProcess(executable, tmp_path)
+    redis.start()
+    yield redis
+    if redis.process.poll() is None:
+        redis.stop()
+
+
+async def wait_closed(websocket, timeout=15):
+    with pytest.raises(ConnectionClosed):
+        while True:
+            await asyncio.wait_for(websocket.recv(), timeout=timeout)
+    return websocket.close_code
+
+
+async def round_trip(url, text):
+    async with connect(url, origin=ORIGIN) as websocket:
+        await websocket.send(json.dumps({"message": text}))
+        return (await receive(websocket, "chat.message"))["message"]
+
+
+async def test_chat_survives_redis_going_away_and_coming_back(start_server, own_redis):
+    server = start_server(REDIS_URL=own_redis.url)
+    url = room_url(server, "outage")
+    assert await round_trip(url, "before") == "before"
+
+    async with connect(url, origin=ORIGIN) as alice:
+        own_redis.stop()
+        assert await wait_closed(alice) == protocol.CLOSE_TRY_AGAIN_LATER
+
+    with urllib.request.urlopen(f"http://{HOST}:{server.port}/", timeout=10) as response:
+        assert response.status == 200
+    async with connect(url, origin=ORIGIN) as latecomer:
+        assert (await receive(latecomer, "error"))["code"] == protocol.UNAVAILABLE
+        assert await wait_closed(latecomer) == protocol.CLOSE_TRY_AGAIN_LATER
+
+    own_redis.start()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            assert await round_trip(url, "after") == "after"
+            break
+        except (ConnectionClosed, InvalidStatus, TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)

@@ -1,0 +1,76 @@
+"""A client that stops reading its socket neither stalls the room nor makes the server
+queue data for it without end: daphne's keepalive pings go unanswered and it drops the
+connection, freeing what was queued."""
+
+import asyncio
+import base64
+import json
+import os
+import socket
+import time
+
+from websockets.asyncio.client import connect
+
+from chat.tests.servers import HOST, ORIGIN, receive, room_url
+
+# Shorter than daphne's defaults (20 s and 30 s), which the README's command keeps.
+PING_INTERVAL = 1
+PING_TIMEOUT = 2
+
+
+def open_stuck_socket(port, path):
+    """Complete a WebSocket handshake, then never read again."""
+    stuck = socket.create_connection((HOST, port))
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    key = base64.b64encode(os.urandom(16)).decode()
+    stuck.sendall(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            f"Sec-WebSocket-Version: 13\r\nOrigin: {ORIGIN}\r\n\r\n"
+        ).encode()
+    )
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += stuck.recv(1)
+    assert response.startswith(b"HTTP/1.1 101"), response
+    return stuck
+
+
+def is_closed_by_server(stuck, timeout=10):
+    """Read what is left; True once the server has closed or reset the connection."""
+    stuck.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if not stuck.recv(65536):
+                return True
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+    return False
+
+
+async def test_stuck_reader_is_dropped_and_the_room_goes_on(start_server):
+    server = start_server(
+        daphne_options=["--ping-interval", str(PING_INTERVAL), "--ping-timeout", str(PING_TIMEOUT)],
+        CHAT_RATE_LIMIT_BURST="1000",
+    )
+    url = room_url(server, "busy")
+    stuck = open_stuck_socket(server.port, "/ws/chat/busy/")
+    try:
+        async with connect(url, origin=ORIGIN) as alice, connect(url, origin=ORIGIN) as bob:
+            text = "x" * 3000
+            for number in range(300):
+                await alice.send(json.dumps({"message": f"{number} {text}"}))
+                for reader in (alice, bob):
+                    frame = await receive(reader, "chat.message", timeout=5)
+                    assert frame["message"].startswith(f"{number} ")
+
+            await asyncio.sleep(PING_INTERVAL + PING_TIMEOUT + 2)
+            assert is_closed_by_server(stuck)
+            await alice.send(json.dumps({"message": "room still fine"}))
+            assert (await receive(bob, "chat.message"))["message"] == "room still fine"
+    finally:
+        stuck.close()

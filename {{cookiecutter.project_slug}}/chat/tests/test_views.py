@@ -1,0 +1,134 @@
+import re
+from urllib.parse import quote
+
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def test_lobby_offers_a_room_form(client):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert b'name="room"' in response.content
+
+
+@pytest.mark.parametrize("room", ["서울", "café crème", "🎉", "a/b"])
+def test_lobby_sends_a_typed_room_name_to_its_room(client, room):
+    response = client.get("/", {"room": room})
+
+    assert response.status_code == 302
+    assert response.url == reverse("chat:room", kwargs={"room": room})
+    assert client.get(response.url).context["room"] == room
+
+
+def test_lobby_explains_an_invalid_room_name(client):
+    response = client.get("/", {"room": "x" * 201})
+
+    assert response.status_code == 200
+    assert b"at most 200 characters" in response.content
+
+
+def test_room_page_shows_the_room_and_who_you_are(client):
+    response = client.get(f"/chat/{quote('서울')}/")
+
+    assert response.status_code == 200
+    assert "서울" in response.content.decode()
+    assert response.context["display_name"].startswith("guest-")
+
+
+def test_room_name_is_escaped_in_the_page(client):
+    response = client.get(f"/chat/{quote('<script>alert(1)</script>', safe='')}/")
+
+    assert b"<script>alert(1)</script>" not in response.content
+    assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in response.content
+
+
+def test_room_page_has_no_inline_script(client):
+    content = client.get("/chat/lobby/").content.decode()
+
+    scripts = re.findall(r"<script[^>]*>(.*?)</script>", content, flags=re.DOTALL)
+    assert scripts == [""]
+
+
+def test_guest_name_lasts_for_the_session(client):
+    first = client.get("/chat/one/").context["display_name"]
+    second = client.get("/chat/two/").context["display_name"]
+
+    assert first == second
+
+
+def test_invalid_room_name_is_not_found(client):
+    assert client.get(f"/chat/{'x' * 201}/").status_code == 404
+
+
+@override_settings(CHAT_ALLOW_ANONYMOUS=False)
+def test_room_page_asks_anonymous_visitors_to_log_in(client):
+    response = client.get("/chat/lobby/")
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_logged_in_user_sees_their_username(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("alice"))
+
+    response = client.get("/chat/lobby/")
+
+    assert response.context["display_name"] == "alice"
+    assert b"alice" in response.content
+
+
+def test_login_page_renders(client):
+    assert client.get(reverse("login")).status_code == 200
+
+
+def test_signup_creates_an_account_and_logs_in(client, django_user_model):
+    response = client.post(
+        reverse("chat:signup"),
+        {
+            "username": "newcomer",
+            "password1": "a-long-enough-pass-123",
+            "password2": "a-long-enough-pass-123",
+            "next": "/chat/lobby/",
+        },
+    )
+
+    assert response.status_code == 302
+    assert response.url == "/chat/lobby/"
+    assert django_user_model.objects.filter(username="newcomer").exists()
+    assert client.get("/chat/lobby/").context["display_name"] == "newcomer"
+
+
+def test_signup_shows_form_errors(client):
+    response = client.post(
+        reverse("chat:signup"), {"username": "x", "password1": "a", "password2": "b"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors
+
+
+def test_signup_does_not_redirect_to_other_sites(client):
+    response = client.post(
+        reverse("chat:signup"),
+        {
+            "username": "newcomer",
+            "password1": "a-long-enough-pass-123",
+            "password2": "a-long-enough-pass-123",
+            "next": "https://evil.example/",
+        },
+    )
+
+    assert response.url == reverse("chat:lobby")
+
+
+def test_log_out_returns_to_the_lobby(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("alice"))
+
+    response = client.post(reverse("logout"))
+
+    assert response.url == reverse("chat:lobby")
+    assert client.get("/chat/lobby/").context["display_name"].startswith("guest-")
