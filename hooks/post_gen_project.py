@@ -1,0 +1,62 @@
+"""Fit the rendered project to the chosen options: drop unused files, set a secret key.
+
+Reading ``main()`` tells every way the variants differ in their files.
+"""
+
+import json
+import secrets
+import shutil
+from pathlib import Path
+
+SECRET_KEY_PLACEHOLDER = "__SECRET_KEY__"
+SECRET_KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789!@#%^&*(-_=+)"
+
+PERSISTENCE_FILES = [
+    "chat/admin.py",
+    "chat/migrations",
+    "chat/models.py",
+    "chat/history.py",
+    "chat/tests/test_models.py",
+    "chat/tests/test_history.py",
+    "chat/tests/test_restart.py",
+]
+REDIS_FILES = [
+    "chat/tests/test_redis_outage.py",
+    "chat/tests/test_two_processes.py",
+]
+
+
+def remove_paths(project_dir, relative_paths):
+    for relative in relative_paths:
+        path = project_dir / relative
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def generate_secret_key():
+    # Same alphabet and length as django.core.management.utils.get_random_secret_key; the
+    # prefix makes `manage.py check --deploy` warn if this development key reaches production.
+    return "django-insecure-" + "".join(secrets.choice(SECRET_KEY_CHARS) for _ in range(50))
+
+
+def set_secret_key(settings_file, secret_key):
+    text = settings_file.read_text(encoding="utf-8")
+    settings_file.write_text(text.replace(SECRET_KEY_PLACEHOLDER, secret_key), encoding="utf-8")
+
+
+def main(project_dir, options):
+    if not options["persist_messages"]:
+        remove_paths(project_dir, PERSISTENCE_FILES)
+    if options["channel_layer"] != "redis":
+        remove_paths(project_dir, REDIS_FILES)
+    set_secret_key(project_dir / "config" / "settings.py", generate_secret_key())
+
+
+if __name__ == "__main__":
+    # Single-quoted literals around tojson output, which may start with a double quote:
+    # the formatter must leave these lines alone.
+    persist = json.loads(r'''{{ cookiecutter.persist_messages | tojson }}''')  # fmt: skip
+    layer = json.loads(r'''{{ cookiecutter.channel_layer | tojson }}''')  # fmt: skip
+    main(Path.cwd(), {"persist_messages": persist, "channel_layer": layer})
