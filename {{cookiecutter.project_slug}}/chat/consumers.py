@@ -4,7 +4,6 @@ Rules live elsewhere: frame shapes and validation in chat.protocol, room names i
 chat.rooms, who is speaking in chat.identity{% if cookiecutter.persist_messages %}, storage in chat.history{% endif %}.
 """
 
-import asyncio
 import contextlib
 {%- if cookiecutter.channel_layer == "redis" %}
 import logging
@@ -45,7 +44,7 @@ PRESENCE_ANNOUNCE_LIMIT = 100
 class ChatConsumer(AsyncWebsocketConsumer):
     group = None
     sender = None
-    presence_task = None
+    present = False
     last_typing = float("-inf")
 {%- if cookiecutter.channel_layer == "redis" %}
 
@@ -58,6 +57,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except LAYER_UNAVAILABLE:
             logger.warning("Channel layer unreachable; closing the socket.", exc_info=True)
             self.release_sender()
+            with contextlib.suppress(*LAYER_UNAVAILABLE):
+                await self.leave_presence()
             await send({"type": "websocket.close", "code": protocol.CLOSE_TRY_AGAIN_LATER})
 {%- endif %}
 
@@ -104,9 +105,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # clients drop the repeat by its id.
         await self.send_history(history.history_frame, self.room, settings.CHAT_HISTORY_LENGTH)
 {%- endif %}
-        online = await presence.join(self.group, self.channel_name, self.display_name)
+        online = await presence.join(
+            self.group, self.channel_name, self.display_name, notify=self.send
+        )
+        self.present = True
         await self.announce_presence(online, joined=self.display_name)
-        self.presence_task = asyncio.create_task(self.keep_present())
 
     async def refuse(self, close_code, error_code=None, detail=None):
         # Accept before closing, so that the client sees why in the close code rather than
@@ -118,16 +121,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         self.release_sender()
-        if self.presence_task is not None:
-            self.presence_task.cancel()
-            online = await presence.leave(self.group, self.channel_name, self.display_name)
+        online = await self.leave_presence()
+        if online is not None:
             await self.announce_presence(online, left=self.display_name)
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def announce_presence(self, online, *, joined=None, left=None):
         """Tell the room who is online, naming a user whose first socket came or last went."""
-        self.online_names = set(online)
         # Another tab of a user who stays online is no news.
         if joined and online[joined] > 1:
             joined = None
@@ -143,27 +144,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             {"type": "chat.presence", "frame": protocol.encode(frame), "online": list(online)},
         )
 
-    async def keep_present(self):
-        # Renews this socket's entry, and shows changes nobody announced: entries of a
-        # server process that died expiring, or anything in a room too big to announce.
-        entries_seen = None
-        while True:
-            await asyncio.sleep(presence.refresh_interval())
-            entries, expired = await presence.refresh(
-                self.group, self.channel_name, self.display_name
-            )
-            if entries == entries_seen and not expired:
-                continue
-            entries_seen = entries
-            online = await presence.users(self.group)
-            if set(online) != self.online_names:
-                # Through the consumer's own channel, so that it is sent in turn with
-                # everything else, and never after the socket has closed.
-                frame = protocol.encode(protocol.presence(online))
-                await self.channel_layer.send(
-                    self.channel_name,
-                    {"type": "chat.presence", "frame": frame, "online": list(online)},
-                )
+    async def leave_presence(self):
+        """Leave the room's list of who is online, once; return who is online now."""
+        if not self.present:
+            return None
+        self.present = False
+        return await presence.leave(self.group, self.channel_name)
 
     def release_sender(self):
         if self.sender is not None:
@@ -267,7 +253,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=event["frame"])
 
     async def chat_presence(self, event):
-        self.online_names = set(event["online"])
+        presence.told(self.group, event["online"])
         await self.send(text_data=event["frame"])
 
     async def send(self, text_data=None, bytes_data=None, close=False):

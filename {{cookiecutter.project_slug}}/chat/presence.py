@@ -1,35 +1,49 @@
 """Who is online in each room.
 
-Every socket holds an entry in its room that expires unless the socket refreshes it, so
-entries of a server process that died go away by themselves. A user with several tabs
-has several entries and is listed once.
+Every socket holds an entry in its room that expires unless it is renewed, so entries of
+a server process that died go away by themselves. A user with several tabs has several
+entries and is listed once.
 {%- if cookiecutter.channel_layer == "redis" %}
 Entries live in Redis, so that every server process sees the same rooms.
 {%- else %}
 Entries live in this process's memory, like the in-memory channel layer's groups.
 {%- endif %}
+
+Each server process renews the entries of its own sockets in a room together, and when
+the list changed without an announcement to the room (entries of a dead process expiring,
+joins and leaves in a room too big to announce), reads it once and passes it to each of
+its sockets. So a renewal costs one round trip per room and process, whatever the size
+of the room, instead of one list read per socket.
 """
 
-{% if cookiecutter.channel_layer == "redis" -%}
 import asyncio
+{%- if cookiecutter.channel_layer == "redis" %}
 import json
+import logging
 import math
+{%- endif %}
 import time
 import weakref
 from collections import Counter
 
+{% if cookiecutter.channel_layer == "redis" -%}
 import redis.asyncio
+{% endif -%}
 from django.conf import settings
-{%- else -%}
-import time
-from collections import Counter
+{%- if cookiecutter.channel_layer == "redis" %}
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+{%- endif %}
 
-from django.conf import settings
+from chat import protocol
+{%- if cookiecutter.channel_layer == "redis" %}
+
+logger = logging.getLogger(__name__)
 {%- endif %}
 
 
 def refresh_interval():
-    # Three refreshes per lifetime: an entry survives a late or lost one.
+    # Three renewals per lifetime: an entry survives a late or lost one.
     return settings.CHAT_PRESENCE_TTL / 3
 
 
@@ -55,15 +69,19 @@ def _key(group):
     return f"{prefix}:presence:{group}"
 
 
+def _member(channel_name, display_name):
+    return json.dumps([channel_name, display_name])
+
+
 async def _update(group, add=None, remove=None):
     """Apply a change to the room's entries and return who is online."""
     key = _key(group)
     now = time.time()
     async with _client().pipeline(transaction=True) as pipe:
         if add is not None:
-            pipe.zadd(key, {json.dumps(add): now + settings.CHAT_PRESENCE_TTL})
+            pipe.zadd(key, {_member(*add): now + settings.CHAT_PRESENCE_TTL})
         if remove is not None:
-            pipe.zrem(key, json.dumps(remove))
+            pipe.zrem(key, _member(*remove))
         pipe.zremrangebyscore(key, "-inf", now)
         pipe.zrange(key, 0, -1, withscores=True)
         pipe.expire(key, math.ceil(settings.CHAT_PRESENCE_TTL * 2))
@@ -71,69 +89,158 @@ async def _update(group, add=None, remove=None):
     return online(((json.loads(member)[1], expires) for member, expires in members), now)
 
 
-async def join(group, channel_name, display_name):
-    """Add this socket's entry; return how many sockets each user online has."""
-    return await _update(group, add=[channel_name, display_name])
+async def add_entry(group, channel_name, display_name):
+    """Add or renew one socket's entry; return how many sockets each user online has."""
+    return await _update(group, add=(channel_name, display_name))
 
 
-async def leave(group, channel_name, display_name):
-    return await _update(group, remove=[channel_name, display_name])
-
-
-async def refresh(group, channel_name, display_name):
-    """Renew this socket's entry, cheaply: return how many entries the room has, and
-    whether any expired. Only a change in either is worth reading the whole list for."""
-    key = _key(group)
-    now = time.time()
-    async with _client().pipeline(transaction=True) as pipe:
-        pipe.zadd(key, {json.dumps([channel_name, display_name]): now + settings.CHAT_PRESENCE_TTL})
-        pipe.zremrangebyscore(key, "-inf", now)
-        pipe.zcard(key)
-        pipe.expire(key, math.ceil(settings.CHAT_PRESENCE_TTL * 2))
-        _, expired, entries, _ = await pipe.execute()
-    return entries, expired > 0
+async def remove_entry(group, channel_name, display_name):
+    return await _update(group, remove=(channel_name, display_name))
 
 
 async def users(group):
     return await _update(group)
+
+
+async def renew_entries(group, sockets):
+    """Renew the entries of {channel name: display name}, cheaply: return how many
+    entries the room has, and whether any expired. Only a change in either is worth
+    reading the whole list for."""
+    key = _key(group)
+    now = time.time()
+    expires = now + settings.CHAT_PRESENCE_TTL
+    async with _client().pipeline(transaction=True) as pipe:
+        if sockets:
+            pipe.zadd(key, {_member(*socket): expires for socket in sockets.items()})
+        pipe.zremrangebyscore(key, "-inf", now)
+        pipe.zcard(key)
+        pipe.expire(key, math.ceil(settings.CHAT_PRESENCE_TTL * 2))
+        *_, expired, entries, _ = await pipe.execute()
+    return entries, expired > 0
 {%- else %}
 
 
 # group -> {channel name: (display name, expires)}
-_rooms = {}
+_entries = {}
 
 
-def _users(group):
-    now = time.monotonic()
-    entries = _rooms.get(group, {})
-    for channel_name in [name for name, (_, expires) in entries.items() if expires <= now]:
+def _expire(group, now):
+    """Drop the room's expired entries; return whether there were any."""
+    entries = _entries.get(group, {})
+    expired = [channel_name for channel_name, (_, expires) in entries.items() if expires <= now]
+    for channel_name in expired:
         del entries[channel_name]
     if not entries:
-        _rooms.pop(group, None)
-    return online(entries.values(), now)
+        _entries.pop(group, None)
+    return bool(expired)
 
 
-async def join(group, channel_name, display_name):
-    """Add this socket's entry; return how many sockets each user online has."""
+async def add_entry(group, channel_name, display_name):
+    """Add or renew one socket's entry; return how many sockets each user online has."""
     expires = time.monotonic() + settings.CHAT_PRESENCE_TTL
-    _rooms.setdefault(group, {})[channel_name] = (display_name, expires)
-    return _users(group)
+    _entries.setdefault(group, {})[channel_name] = (display_name, expires)
+    return await users(group)
 
 
-async def leave(group, channel_name, display_name):
-    _rooms.get(group, {}).pop(channel_name, None)
-    return _users(group)
-
-
-async def refresh(group, channel_name, display_name):
-    """Renew this socket's entry: return how many entries the room has, and whether any
-    expired. Only a change in either is worth reading the whole list for."""
-    entries = _rooms.get(group, {})
-    before = len(entries)
-    online_now = await join(group, channel_name, display_name)
-    return sum(online_now.values()), len(_rooms.get(group, {})) < before
+async def remove_entry(group, channel_name, display_name):
+    _entries.get(group, {}).pop(channel_name, None)
+    return await users(group)
 
 
 async def users(group):
-    return _users(group)
+    now = time.monotonic()
+    _expire(group, now)
+    return online(_entries.get(group, {}).values(), now)
+
+
+async def renew_entries(group, sockets):
+    """Renew the entries of {channel name: display name}: return how many entries the
+    room has, and whether any expired. Only a change in either is worth reading the
+    whole list for."""
+    now = time.monotonic()
+    expires = now + settings.CHAT_PRESENCE_TTL
+    if sockets:
+        entries = _entries.setdefault(group, {})
+        for channel_name, display_name in sockets.items():
+            entries[channel_name] = (display_name, expires)
+    expired = _expire(group, now)
+    return len(_entries.get(group, {})), expired
 {%- endif %}
+
+
+class LocalRoom:
+    """This process's sockets in one room: renews their entries together, and tells them
+    of changes to the list that the room was not told of."""
+
+    def __init__(self, group):
+        self.group = group
+        self.sockets = {}  # channel name -> (display name, notify)
+        self.told = frozenset()  # the names every socket here was last told of
+        self.entries_seen = None
+        self.renewing = asyncio.create_task(self.renew_forever())
+
+    async def renew_forever(self):
+        while True:
+            await asyncio.sleep(refresh_interval())
+{%- if cookiecutter.channel_layer == "redis" %}
+            try:
+                await self.renew()
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                # The sockets are being closed with "try again later"; entries that are
+                # not renewed expire, as they should.
+                logger.warning("Redis unreachable; presence not renewed.", exc_info=True)
+{%- else %}
+            await self.renew()
+{%- endif %}
+
+    async def renew(self):
+        names = {channel_name: name for channel_name, (name, _) in self.sockets.items()}
+        entries, expired = await renew_entries(self.group, names)
+        if entries == self.entries_seen and not expired:
+            return
+        self.entries_seen = entries
+        now_online = await users(self.group)
+        if set(now_online) == self.told:
+            return
+        self.told = frozenset(now_online)
+        frame = protocol.encode(protocol.presence(now_online))
+        for _, notify in list(self.sockets.values()):
+            await notify(frame)
+
+
+# One set of local rooms per event loop, like the Redis clients.
+_local_rooms = weakref.WeakKeyDictionary()
+
+
+def _rooms():
+    return _local_rooms.setdefault(asyncio.get_running_loop(), {})
+
+
+async def join(group, channel_name, display_name, notify):
+    """Add a socket of this process to the room; return how many sockets each user online
+    has. Until it leaves, notify is awaited with each presence frame (encoded) that
+    brings news the room was not told of."""
+    now_online = await add_entry(group, channel_name, display_name)
+    rooms = _rooms()
+    if group not in rooms:
+        rooms[group] = LocalRoom(group)
+    rooms[group].sockets[channel_name] = (display_name, notify)
+    return now_online
+
+
+async def leave(group, channel_name):
+    """Remove the socket from the room; return who is online now."""
+    rooms = _rooms()
+    room = rooms[group]
+    display_name, _ = room.sockets.pop(channel_name)
+    if not room.sockets:
+        room.renewing.cancel()
+        del rooms[group]
+    return await remove_entry(group, channel_name, display_name)
+
+
+def told(group, names):
+    """Record that the room was told this list of names (every socket here hears it)."""
+    room = _rooms().get(group)
+    if room is not None:
+        room.told = frozenset(names)

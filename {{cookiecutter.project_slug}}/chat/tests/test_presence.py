@@ -73,7 +73,7 @@ async def test_presence_is_per_room(join, session_cookie, room):
 @override_settings(CHAT_PRESENCE_TTL=0.3)
 async def test_entries_that_are_not_renewed_expire(join, session_cookie, room):
     # A socket of a server process that died stops renewing its entry.
-    await presence.join(group_name(room), "dead-process-channel", "ghost")
+    await presence.add_entry(group_name(room), "dead-process-channel", "ghost")
     alice = await join(room, cookie=await session_cookie("alice"))
     assert (await alice.receive_presence())["users"] == ["alice", "ghost"]
 
@@ -93,6 +93,30 @@ async def test_big_rooms_learn_of_joins_by_refreshing(join, session_cookie, room
     assert (await alice.receive_presence(timeout=3))["users"] == ["alice", "bob"]
     await alice.disconnect()
     await bob.disconnect()
+
+
+@override_settings(CHAT_PRESENCE_TTL=0.3)
+async def test_a_renewal_reads_the_list_once_per_room_not_once_per_socket(
+    join, session_cookie, room, monkeypatch
+):
+    monkeypatch.setattr(consumers, "PRESENCE_ANNOUNCE_LIMIT", 1)
+    sockets = [await join(room, cookie=await session_cookie(f"user{i}")) for i in range(5)]
+    reads = 0
+    read_users = presence.users
+
+    async def counting_reads(group):
+        nonlocal reads
+        reads += 1
+        return await read_users(group)
+
+    monkeypatch.setattr(presence, "users", counting_reads)
+
+    for socket in sockets:
+        while (await socket.receive_presence(timeout=3))["count"] < len(sockets):
+            pass
+    assert reads <= 1
+    for socket in sockets:
+        await socket.disconnect()
 
 
 async def test_typing_reaches_the_others_at_most_every_two_seconds(join, session_cookie, room):
