@@ -352,3 +352,4 @@ def test_variant_installs_and_passes_its_own_suite(cookies, variant, answers):
         assert re.search(r"\d+ passed", result.stdout)
         assert "skipped" not in result.stdout.splitlines()[-1]
         assert screenshot.stat().st_size > 0
+        assert screenshot.with_name(f"{screenshot.stem}-phone.png").stat().st_size > 0

@@ -22,10 +22,20 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# Where the room page's screenshot goes; the README shows the one in docs/.
+# Where the room page's screenshot goes, with the phone's beside it (room-phone.png); the
+# README shows the ones in docs/.
 SCREENSHOT = Path(
     os.environ.get("CHAT_SCREENSHOT", Path(__file__).resolve().parents[2] / "docs" / "room.png")
 )
+PHONE_SCREENSHOT = SCREENSHOT.with_name(f"{SCREENSHOT.stem}-phone{SCREENSHOT.suffix}")
+DESKTOP = {"viewport": {"width": 900, "height": 600}}
+# A phone-sized screen, like Playwright's "iPhone 13" device.
+PHONE = {
+    "viewport": {"width": 390, "height": 664},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +56,8 @@ def open_room(browser):
     """Open a room page in a new browser context (a separate person); closed afterwards."""
     contexts = []
 
-    def open_page(server, room):
-        context = browser.new_context(viewport={"width": 900, "height": 600})
+    def open_page(server, room, screen=DESKTOP):
+        context = browser.new_context(**screen)
         contexts.append(context)
         page = context.new_page()
         page.dialogs = []
@@ -118,6 +128,27 @@ def test_presence_lists_both_people_and_drops_one_whose_tab_closes(start_server,
     bob.close()
 
     expect(alice.locator("#presence li")).to_have_count(1)
+
+
+def test_the_room_works_on_a_phone_sized_screen(start_server, open_room, room):
+    server = start_server()
+    phone = open_room(server, f"Café ☕ {room}", screen=PHONE)
+    desktop = open_room(server, f"Café ☕ {room}")
+    expect(phone.locator("#presence li")).to_have_count(2)
+
+    # One long word must wrap, not widen the page.
+    long_word = "a" * 300
+    send(desktop, long_word)
+    phone.fill("#message-input", "sent with a tap")
+    phone.tap("#message-form button")
+
+    expect(messages(phone)).to_have_text([long_word, "sent with a tap"])
+    expect(messages(desktop)).to_have_text([long_word, "sent with a tap"])
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"]
+    for part in ("#message-input", "#message-form button", "#presence", "#status"):
+        expect(phone.locator(part)).to_be_in_viewport()
+    PHONE_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    phone.screenshot(path=PHONE_SCREENSHOT)
 
 
 def test_typing_is_shown_to_the_others(start_server, open_room, room):
