@@ -11,6 +11,7 @@ import logging
 import time
 
 from autobahn.exception import Disconnected
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -255,6 +256,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def chat_presence(self, event):
         presence.told(self.group, event["online"])
         await self.send(text_data=event["frame"])
+
+    async def dispatch(self, message):
+        # Channels (since 4.2, django/channels#2090) closes stale database connections
+        # before every handler, with a hop to the thread pool: once per member of the room
+        # for every message, which made that hop most of a broadcast's cost. Every database
+        # call here goes through database_sync_to_async, which closes them itself, in the
+        # thread that uses them.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def send(self, text_data=None, bytes_data=None, close=False):
         # Daphne passes a send to a socket whose close handshake is under way on to its
