@@ -25,6 +25,14 @@ REDIS_FILES = [
     "chat/tests/test_two_processes.py",
 ]
 
+# The benchmark's chart as measured with each channel layer; the project gets its own
+# layer's as docs/benchmark.png, which its README shows.
+BENCHMARK_CHARTS = {
+    "in_memory": "docs/benchmark-in_memory.png",
+    "redis": "docs/benchmark-redis.png",
+}
+BENCHMARK_CHART = "docs/benchmark.png"
+
 
 def remove_paths(project_dir, relative_paths):
     for relative in relative_paths:
@@ -33,6 +41,15 @@ def remove_paths(project_dir, relative_paths):
             shutil.rmtree(path)
         else:
             path.unlink()
+
+
+def keep_benchmark_chart(project_dir, channel_layer):
+    for layer, relative in BENCHMARK_CHARTS.items():
+        chart = project_dir / relative
+        if layer == channel_layer:
+            chart.rename(project_dir / BENCHMARK_CHART)
+        else:
+            chart.unlink()
 
 
 def generate_secret_key():
@@ -51,6 +68,7 @@ def main(project_dir, options):
         remove_paths(project_dir, PERSISTENCE_FILES)
     if options["channel_layer"] != "redis":
         remove_paths(project_dir, REDIS_FILES)
+    keep_benchmark_chart(project_dir, options["channel_layer"])
     set_secret_key(project_dir / "config" / "settings.py", generate_secret_key())
 
 

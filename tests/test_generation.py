@@ -307,6 +307,7 @@ BROWSER_VARIANTS = [
     {"channel_layer": "redis", "persist_messages": True, "database": "postgresql"},
 ]
 BROWSER_TEST_COMMAND = ".venv/bin/python -m pytest -m browser"
+BENCHMARK_COMMAND = ".venv/bin/python bench/benchmark.py"
 # Screenshots the browser tests take, kept as CI artifacts.
 ARTIFACTS_DIR = TEMPLATE_DIR / "artifacts"
 
@@ -324,6 +325,7 @@ def test_variant_installs_and_passes_its_own_suite(cookies, variant, answers):
     assert QUICKSTART_COMMAND in readme
     assert TEST_COMMAND in readme
     assert BROWSER_TEST_COMMAND in readme
+    assert BENCHMARK_COMMAND in readme
 
     # The quick start, step by step, with the server on a free port instead of 8000.
     run(f"{sys.executable} -m venv .venv", project)
@@ -333,6 +335,10 @@ def test_variant_installs_and_passes_its_own_suite(cookies, variant, answers):
     run(".venv/bin/python manage.py migrate", project)
     check_server_answers(project)
     run(".venv/bin/python bench/soak.py --sockets 20 --seconds 3", project)
+    run(f"{BENCHMARK_COMMAND} --clients 10 --seconds 1", project)
+    results = json.loads((project / "bench" / "results.json").read_text())
+    assert {result["target"] for result in results} == {"chat", "ceiling"}
+    assert all(result["deliveries"] > 0 and result["lost"] == 0 for result in results)
 
     run(".venv/bin/ruff check .", project)
     run(".venv/bin/ruff format --check .", project)

@@ -13,75 +13,17 @@ fails. Everything it does is bounded by --sockets and --seconds.
 import argparse
 import asyncio
 import json
-import os
-import re
-import resource
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
 
+from processes import HOST, ORIGIN, Servers, raise_open_file_limit
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
-ORIGIN = f"http://{HOST}"
-{%- if cookiecutter.channel_layer == "redis" %}
-# channels-redis drops a message for every socket of a server process whose inbox is full,
-# and says so only at INFO level: "N of M channels over capacity".
-ERROR_IN_LOG = re.compile(
-    r"Traceback|Exception inside application|\bERROR\b|CRITICAL|over capacity"
-)
-{%- else %}
-ERROR_IN_LOG = re.compile(r"Traceback|Exception inside application|\bERROR\b|CRITICAL")
-{%- endif %}
 # A sender stays within the default flood limit (2 a second) at one message a second.
 MESSAGES_PER_SENDER_PER_SECOND = 1
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def raise_open_file_limit(sockets):
-    # Each socket is a file descriptor here and one in a server.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = min(hard, max(soft, 2 * sockets + 1024))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-
-
-def start_servers(count, log_dir):
-    env = {**os.environ, "DJANGO_ALLOWED_HOSTS": HOST, "CHAT_RATE_LIMIT_BURST": "10"}
-    servers = []
-    for index in range(count):
-        port = free_port()
-        log = open(log_dir / f"server-{index}.log", "wb")  # noqa: SIM115 (closed in main)
-        command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port)]
-        process = subprocess.Popen(
-            [*command, "config.asgi:application"],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        servers.append((process, port, log))
-    for process, port, _ in servers:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection((HOST, port), timeout=0.5).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"server on port {port} did not start") from None
-                time.sleep(0.1)
-    return servers
 
 
 class Client:
@@ -148,20 +90,10 @@ def main():
     raise_open_file_limit(args.sockets)
 
     with tempfile.TemporaryDirectory() as log_dir:
-        servers = start_servers(args.servers, Path(log_dir))
-        try:
-            sent, clients = asyncio.run(run(args, [port for _, port, _ in servers]))
-        finally:
-            for process, _, log in servers:
-                process.terminate()
-                process.wait(timeout=30)
-                log.close()
-        log_errors = [
-            line
-            for path in sorted(Path(log_dir).glob("*.log"))
-            for line in path.read_text(errors="replace").splitlines()
-            if ERROR_IN_LOG.search(line)
-        ]
+        with Servers(log_dir) as servers:
+            ports = [servers.start_daphne(f"server-{n}").port for n in range(args.servers)]
+            sent, clients = asyncio.run(run(args, ports))
+        log_errors = servers.log_errors()
 
     missing = sum(len(set(sent) - client.received) for client in clients)
     # Closing cleanly ends a listener without an exception: these were closed by a server.

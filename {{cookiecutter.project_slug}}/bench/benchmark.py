@@ -1,0 +1,396 @@
+"""Measure the chat beside a bare-websockets ceiling: throughput, latency, server cost.
+
+For each number of clients (--clients) and of server processes (--servers), it starts
+this project's daphne processes, connects the clients to one room spread over them, and
+runs two loads: a fixed rate (--rate deliveries a second in all, so that every room size
+gets the same work: 5 messages a second to 100 clients, from up to 10 senders), then flat
+out (10 senders, each sending its next message as soon as its last one came back). Then
+it runs the same loads against bench/ceiling.py, a bare `websockets`
+broadcast server with no Django, on this machine in the same run.
+
+It reports deliveries a second, p50 and p99 latency from send to receipt, server CPU time
+per delivered message (the server processes{% if cookiecutter.channel_layer == "redis" %}, and Redis's own apart{% endif %}), peak server memory
+and lost messages, and each of the chat's figures as a ratio to the ceiling's: absolute
+figures depend on the machine, the ratios much less. Results go to bench/results.json and
+docs/benchmark.png. Exits 1 if any message was lost.
+
+The servers run with DJANGO_DEBUG=false and with the flood limit lifted (it would
+otherwise refuse the senders' pace). Run `manage.py migrate` first.
+
+    python bench/benchmark.py --clients 10 100 1000{% if cookiecutter.channel_layer == "redis" %} --servers 1 2{% endif %}
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+{%- if cookiecutter.channel_layer == "redis" %}
+import os
+{%- endif %}
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+{% if cookiecutter.channel_layer == "redis" -%}
+import django
+import psutil
+import redis
+from django.conf import settings
+{% else -%}
+import psutil
+{% endif -%}
+from matplotlib.figure import Figure
+from processes import HOST, ORIGIN, PROJECT_DIR, Servers, raise_open_file_limit
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+RESULTS = PROJECT_DIR / "bench" / "results.json"
+CHART = PROJECT_DIR / "docs" / "benchmark.png"
+SERVER_ENV = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    "CHAT_RATE_LIMIT_BURST": "1000000",
+    "CHAT_RATE_LIMIT_PER_SECOND": "1000000",
+}
+SENDERS = 10
+# Messages still missing this long after the last one was sent count as lost.
+DRAIN_SECONDS = 5
+# A server that sent nothing for this long has nothing left to send.
+QUIET_SECONDS = 1
+
+
+@dataclass
+class Result:
+    target: str
+    servers: int
+    clients: int
+    load: str
+    sent: int
+    deliveries: int
+    lost: int
+    deliveries_per_second: float
+    p50_ms: float | None
+    p99_ms: float | None
+    server_cpu_us_per_delivery: float | None
+    redis_cpu_us_per_delivery: float | None
+    peak_server_memory_mb: float
+
+
+class Load:
+    """The clients of one target, and what they sent and received."""
+
+    def __init__(self, urls):
+        self.urls = urls
+        self.sockets = []
+        self.sent_at = {}
+        self.received = 0
+        self.latencies = []
+        self.echoes = {}
+        self.last_frame_at = time.perf_counter()
+
+    async def open(self):
+        opening = asyncio.Semaphore(50)
+
+        async def open_one(url):
+            async with opening:
+                return await connect(url, origin=ORIGIN, open_timeout=60, max_size=2**22)
+
+        self.sockets = await asyncio.gather(*(open_one(url) for url in self.urls))
+        self.listeners = [asyncio.create_task(self.listen(ws)) for ws in self.sockets]
+
+    async def settle(self):
+        """Wait until every frame sent so far (history and presence on joining, the last
+        load's stragglers) has arrived, so that a load measures only itself."""
+        deadline = time.perf_counter() + 60
+        while time.perf_counter() < deadline:
+            if time.perf_counter() - self.last_frame_at > QUIET_SECONDS:
+                return
+            await asyncio.sleep(0.1)
+
+    async def close(self):
+        await asyncio.gather(*(ws.close() for ws in self.sockets))
+        await asyncio.gather(*self.listeners)
+
+    async def listen(self, websocket):
+        # A socket a server closed receives no more: its messages count as lost.
+        with contextlib.suppress(ConnectionClosed):
+            async for text in websocket:
+                self.last_frame_at = time.perf_counter()
+                frame = json.loads(text)
+                if frame["type"] != "chat.message" or frame["message"] not in self.sent_at:
+                    continue
+                self.received += 1
+                self.latencies.append(time.perf_counter() - self.sent_at[frame["message"]])
+                echo = self.echoes.pop((websocket, frame["message"]), None)
+                if echo is not None:
+                    echo.set()
+
+    async def send(self, websocket, text):
+        self.sent_at[text] = time.perf_counter()
+        await websocket.send(json.dumps({"message": text}))
+
+    def reset(self):
+        self.sent_at.clear()
+        self.received = 0
+        self.latencies.clear()
+
+    async def fixed_rate(self, rate, seconds, label):
+        senders = self.sockets[:SENDERS]
+        count = round(rate * seconds)
+        started = time.perf_counter()
+        for index in range(count):
+            delay = started + index / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await self.send(senders[index % len(senders)], f"{label}-{index}")
+        return count
+
+    async def flat_out(self, seconds, label):
+        deadline = time.perf_counter() + seconds
+        sent = 0
+
+        async def sender(websocket, number):
+            nonlocal sent
+            index = 0
+            while time.perf_counter() < deadline:
+                text = f"{label}-{number}-{index}"
+                echo = self.echoes[(websocket, text)] = asyncio.Event()
+                await self.send(websocket, text)
+                sent += 1
+                try:
+                    await asyncio.wait_for(echo.wait(), DRAIN_SECONDS)
+                except TimeoutError:
+                    return
+                index += 1
+
+        await asyncio.gather(*(sender(ws, n) for n, ws in enumerate(self.sockets[:SENDERS])))
+        return sent
+
+    async def drain(self, expected):
+        deadline = time.perf_counter() + DRAIN_SECONDS
+        while self.received < expected and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+
+
+class Usage:
+    """CPU time and peak memory of the server processes (and Redis) during a load."""
+
+    def __init__(self, pids, redis_client=None):
+        self.processes = [psutil.Process(pid) for pid in pids]
+        self.redis = redis_client
+        self.peak_rss = 0
+
+    def cpu_seconds(self):
+        return sum(p.cpu_times().user + p.cpu_times().system for p in self.processes)
+
+    def redis_cpu_seconds(self):
+        info = self.redis.info("cpu")
+        return info["used_cpu_user"] + info["used_cpu_sys"]
+
+    async def sample_memory(self):
+        while True:
+            self.peak_rss = max(self.peak_rss, sum(p.memory_info().rss for p in self.processes))
+            await asyncio.sleep(0.05)
+
+
+def per_delivery(seconds, deliveries):
+    # None where nothing arrived: a server too far behind to measure.
+    if seconds is None or not deliveries:
+        return None
+    return 1e6 * seconds / deliveries
+
+
+async def measure(target, servers, urls, pids, args, redis_client):
+    load = Load(urls)
+    await load.open()
+    results = []
+    for name in ("fixed", "flat out"):
+        await load.settle()
+        load.reset()
+        usage = Usage(pids, redis_client)
+        sampler = asyncio.create_task(usage.sample_memory())
+        cpu_before = usage.cpu_seconds()
+        redis_before = usage.redis_cpu_seconds() if redis_client else None
+        started = time.perf_counter()
+        if name == "fixed":
+            messages_per_second = args.rate / len(urls)
+            sent = await load.fixed_rate(messages_per_second, args.seconds, f"{target}-{name}")
+        else:
+            sent = await load.flat_out(args.seconds, f"{target}-{name}")
+        await load.drain(sent * len(urls))
+        elapsed = time.perf_counter() - started
+        cpu = usage.cpu_seconds() - cpu_before
+        redis_cpu = usage.redis_cpu_seconds() - redis_before if redis_client else None
+        sampler.cancel()
+        deliveries = load.received
+        latencies = sorted(load.latencies)
+
+        results.append(
+            Result(
+                target=target,
+                servers=servers,
+                clients=len(urls),
+                load=name,
+                sent=sent,
+                deliveries=deliveries,
+                lost=sent * len(urls) - deliveries,
+                deliveries_per_second=deliveries / elapsed,
+                p50_ms=1000 * statistics.median(latencies) if latencies else None,
+                p99_ms=1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else None,
+                server_cpu_us_per_delivery=per_delivery(cpu, deliveries),
+                redis_cpu_us_per_delivery=per_delivery(redis_cpu, deliveries),
+                peak_server_memory_mb=usage.peak_rss / 2**20,
+            )
+        )
+    await load.close()
+    return results
+
+
+def room_urls(ports, clients, room):
+    return [f"ws://{HOST}:{ports[index % len(ports)]}/ws/chat/{room}/" for index in range(clients)]
+
+
+def run_chat(servers, clients, args, log_dir, redis_client):
+    with Servers(log_dir, env=SERVER_ENV) as started:
+        processes = [started.start_daphne(f"chat-{servers}-{clients}-{n}") for n in range(servers)]
+        urls = room_urls([p.port for p in processes], clients, f"bench-{secrets.token_hex(4)}")
+        pids = [p.pid for p in processes]
+        results = asyncio.run(measure("chat", servers, urls, pids, args, redis_client))
+    return results, started.log_errors()
+
+
+def run_ceiling(clients, args, log_dir):
+    with Servers(log_dir) as started:
+        command = [sys.executable, "bench/ceiling.py", "--host", HOST, "--port", "{port}"]
+        process = started.start(command, f"ceiling-{clients}")
+        urls = room_urls([process.port], clients, "bench")
+        return asyncio.run(measure("ceiling", 1, urls, [process.pid], args, None))
+
+
+def ratio(chat, ceiling, field):
+    # CPU times tick in hundredths of a second: a light load may show none.
+    if not getattr(ceiling, field) or getattr(chat, field) is None:
+        return "    -"
+    return f"{getattr(chat, field) / getattr(ceiling, field):.2f}x"
+
+
+def cell(value, width, decimals):
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}.{decimals}f}"
+
+
+def report(results):
+    ceilings = {(r.clients, r.load): r for r in results if r.target == "ceiling"}
+    header = (
+        f"{'target':<10}{'servers':>8}{'clients':>8}  {'load':<9}{'deliv/s':>9}"
+        f"{'p50 ms':>8}{'p99 ms':>8}{'cpu us/d':>9}{'peak MB':>8}{'lost':>6}"
+        f"   ratios to ceiling (cpu/delivery, deliv/s, p99)"
+    )
+    print(header)
+    for r in results:
+        line = (
+            f"{r.target:<10}{r.servers:>8}{r.clients:>8}  {r.load:<9}"
+            f"{r.deliveries_per_second:>9.0f}{cell(r.p50_ms, 8, 1)}{cell(r.p99_ms, 8, 1)}"
+            f"{cell(r.server_cpu_us_per_delivery, 9, 1)}{r.peak_server_memory_mb:>8.0f}"
+            f"{r.lost:>6}"
+        )
+        ceiling = ceilings.get((r.clients, r.load))
+        if r.target == "chat" and ceiling:
+            line += (
+                f"   {ratio(r, ceiling, 'server_cpu_us_per_delivery')}"
+                f"  {ratio(r, ceiling, 'deliveries_per_second')}"
+                f"  {ratio(r, ceiling, 'p99_ms')}"
+            )
+        if r.redis_cpu_us_per_delivery is not None:
+            line += f"   (+ Redis {r.redis_cpu_us_per_delivery:.1f} us/delivery)"
+        print(line)
+
+
+def chart(results, path):
+    # A Figure of its own, not pyplot's: no GUI backend, nothing global.
+    figure = Figure(figsize=(11, 4))
+    cpu_axes, rate_axes = figure.subplots(1, 2)
+    series = sorted({(r.target, r.servers) for r in results})
+    for target, servers in series:
+        label = target if target == "ceiling" else f"{target}, {servers} server(s)"
+        for axes, field in (
+            (cpu_axes, "server_cpu_us_per_delivery"),
+            (rate_axes, "deliveries_per_second"),
+        ):
+            points = [
+                (r.clients, getattr(r, field))
+                for r in results
+                if (r.target, r.servers, r.load) == (target, servers, "flat out")
+                and getattr(r, field) is not None
+            ]
+            if not points:
+                continue
+            axes.plot(*zip(*points, strict=True), marker="o", label=label)
+    cpu_axes.set(
+        title="Server CPU per delivery (flat out)", xlabel="clients in the room", ylabel="µs"
+    )
+    rate_axes.set(title="Deliveries a second (flat out)", xlabel="clients in the room")
+    for axes in (cpu_axes, rate_axes):
+        axes.set_xscale("log")
+        axes.grid(alpha=0.3)
+        axes.legend()
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+
+
+{% if cookiecutter.channel_layer == "redis" -%}
+def layer_redis():
+    """The Redis of the channel layer, as the servers see it."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+{% endif -%}
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[10, 100, 1000])
+{%- if cookiecutter.channel_layer == "redis" %}
+    parser.add_argument("--servers", type=int, nargs="+", default=[1, 2])
+{%- endif %}
+    parser.add_argument(
+        "--rate", type=float, default=500, help="deliveries a second of the fixed load"
+    )
+    parser.add_argument("--seconds", type=float, default=10, help="per load")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--chart", type=Path, default=CHART)
+    args = parser.parse_args()
+    raise_open_file_limit(max(args.clients))
+{%- if cookiecutter.channel_layer == "redis" %}
+    redis_client = layer_redis()
+    server_counts = args.servers
+{%- else %}
+    redis_client = None
+    server_counts = [1]
+{%- endif %}
+
+    results, log_errors = [], []
+    with tempfile.TemporaryDirectory() as log_dir:
+        for clients in args.clients:
+            for servers in server_counts:
+                chat_results, errors = run_chat(servers, clients, args, log_dir, redis_client)
+                results += chat_results
+                log_errors += errors
+            results += run_ceiling(clients, args, log_dir)
+
+    report(results)
+    args.results.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    chart(results, args.chart)
+    print(f"results: {args.results}, chart: {args.chart}")
+    for line in log_errors[:20]:
+        print(f"server log: {line}")
+    lost = sum(r.lost for r in results)
+    return 1 if lost or log_errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Server processes for the scripts in bench/: this project's daphne, on loopback ports."""
+
+import os
+import re
+import resource
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+ORIGIN = f"http://{HOST}"
+{%- if cookiecutter.channel_layer == "redis" %}
+# channels-redis drops a message for every socket of a server process whose inbox is full,
+# and says so only at INFO level: "N of M channels over capacity".
+ERROR_IN_LOG = re.compile(
+    r"Traceback|Exception inside application|\bERROR\b|CRITICAL|over capacity"
+)
+{%- else %}
+ERROR_IN_LOG = re.compile(r"Traceback|Exception inside application|\bERROR\b|CRITICAL")
+{%- endif %}
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def raise_open_file_limit(sockets):
+    # Each socket is a file descriptor here and one in a server.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(hard, max(soft, 2 * sockets + 1024))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+def wait_until_listening(process, port, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((HOST, port), timeout=0.5).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"server on port {port} did not start") from None
+            time.sleep(0.1)
+
+
+class Servers:
+    """Processes started from commands (with {port} in them), logging to log_dir; stopped,
+    and their logs closed, on leaving the with block."""
+
+    def __init__(self, log_dir, env=None):
+        self.log_dir = Path(log_dir)
+        self.env = {**os.environ, "DJANGO_ALLOWED_HOSTS": HOST, **(env or {})}
+        self.started = []
+
+    def start(self, command, name):
+        port = free_port()
+        log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed in __exit__)
+        process = subprocess.Popen(
+            [part.format(port=port) for part in command],
+            cwd=PROJECT_DIR,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        process.port = port
+        self.started.append((process, log))
+        wait_until_listening(process, port)
+        return process
+
+    def start_daphne(self, name):
+        command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", "{port}"]
+        return self.start([*command, "config.asgi:application"], name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        for process, log in self.started:
+            process.terminate()
+            process.wait(timeout=30)
+            log.close()
+
+    def log_errors(self):
+        return [
+            line
+            for path in sorted(self.log_dir.glob("*.log"))
+            for line in path.read_text(errors="replace").splitlines()
+            if ERROR_IN_LOG.search(line)
+        ]
