@@ -185,7 +185,8 @@ class Usage:
         self.peak_rss = 0
 
     def cpu_seconds(self):
-        return sum(p.cpu_times().user + p.cpu_times().system for p in self.processes)
+        spent = [process.cpu_times() for process in self.processes]
+        return sum(times.user + times.system for times in spent)
 
     def redis_cpu_seconds(self):
         info = self.redis.info("cpu")
