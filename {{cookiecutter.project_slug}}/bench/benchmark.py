@@ -346,6 +346,8 @@ def chart(results, path):
 {% if cookiecutter.channel_layer == "redis" -%}
 def layer_redis():
     """The Redis of the channel layer, as the servers see it."""
+    # Python put bench/ on the path, not the project holding the settings.
+    sys.path.insert(0, str(PROJECT_DIR))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
     return redis.Redis.from_url(settings.REDIS_URL)
