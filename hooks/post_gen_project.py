@@ -21,6 +21,11 @@ PERSISTENCE_FILES = [
     "chat/tests/test_restart.py",
 ]
 REDIS_FILES = [
+    ".dockerignore",
+    "Dockerfile",
+    "compose.yaml",
+    "deploy",
+    "chat/tests/test_proxy.py",
     "chat/tests/test_redis_outage.py",
     "chat/tests/test_two_processes.py",
 ]

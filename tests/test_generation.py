@@ -19,6 +19,7 @@ import tomllib
 import urllib.request
 
 import pytest
+import yaml
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
@@ -182,6 +183,23 @@ def test_variant_renders_without_leftovers_or_unused_files(cookies, variant):
     assert ("chat.models" in text) is variant["persist_messages"]
     uses_history = re.search(r"from chat import .*\bhistory\b", text) is not None
     assert uses_history is variant["persist_messages"]
+
+
+@pytest.mark.parametrize(
+    "variant", [v for v in VARIANTS if v["channel_layer"] == "redis"], ids=variant_id
+)
+def test_compose_runs_the_tested_topology(cookies, variant):
+    project = bake(cookies, **variant)
+    compose = yaml.safe_load((project / "compose.yaml").read_text(encoding="utf-8"))
+    services = compose["services"]
+
+    assert services["web"]["deploy"]["replicas"] >= 2
+    assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in services["proxy"]["volumes"]
+    assert "server web:8000;" in (project / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    assert ("db" in services) is (variant["database"] == "postgresql")
+    dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")
+    assert '"daphne", "--proxy-headers"' in dockerfile
+    assert "config.asgi:application" in dockerfile
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=variant_id)

@@ -1,0 +1,100 @@
+"""The shipped proxy configuration, deploy/nginx.conf, run by a real nginx in front of two
+real server processes sharing Redis: the topology compose.yaml runs, minus containers.
+Only the upstream addresses and the listening port are changed."""
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from chat.tests.servers import HOST, ORIGIN, PROJECT_DIR, free_port, receive, stop_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NGINX = shutil.which("nginx", path="/usr/sbin:/usr/local/sbin:/usr/bin:/usr/local/bin")
+COMPOSE_UPSTREAM = "    server web:8000;\n"
+
+
+def nginx_config(tmp_path, ports, listen_port):
+    site = (PROJECT_DIR / "deploy" / "nginx.conf").read_text()
+    assert COMPOSE_UPSTREAM in site and "listen 80;" in site
+    upstreams = "".join(f"    server {HOST}:{port};\n" for port in ports)
+    site = site.replace(COMPOSE_UPSTREAM, upstreams).replace(
+        "listen 80;", f"listen {HOST}:{listen_port};"
+    )
+    (tmp_path / "site.conf").write_text(site)
+    # What the Debian package's nginx.conf would give, kept inside tmp_path.
+    main = tmp_path / "nginx.conf"
+    main.write_text(
+        f"daemon off;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+        "events {}\nhttp {\n    access_log off;\n"
+        + "".join(
+            f"    {kind}_temp_path {tmp_path}/{kind};\n"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        + f"    include {tmp_path}/site.conf;\n}}\n"
+    )
+    return main
+
+
+@pytest.fixture
+def proxied(start_server, tmp_path):
+    """Two server processes behind nginx; yields (nginx's port, the processes)."""
+    if NGINX is None:
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    processes = [start_server(), start_server()]
+    port = free_port()
+    config = nginx_config(tmp_path, [process.port for process in processes], port)
+    subprocess.run([NGINX, "-t", "-q", "-p", str(tmp_path), "-c", str(config)], check=True)
+    nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(config)])
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection((HOST, port), timeout=0.5).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "nginx did not start"
+            time.sleep(0.1)
+    yield port, processes
+    nginx.terminate()
+    nginx.wait(timeout=10)
+
+
+async def test_pages_and_sockets_pass_the_proxy_and_spread_over_both_processes(proxied):
+    port, processes = proxied
+    with urllib.request.urlopen(f"http://{HOST}:{port}/") as response:
+        assert response.status == 200
+    url = f"ws://{HOST}:{port}/ws/chat/proxy-{uuid.uuid4().hex}/"
+    sockets = [await connect(url, origin=ORIGIN) for _ in range(4)]
+
+    await sockets[0].send('{"message": "through the proxy"}')
+    for websocket in sockets:
+        assert (await receive(websocket, "chat.message"))["message"] == "through the proxy"
+
+    # The sockets of the stopped process close; the others stay and still hear each
+    # other: nginx spread them over both processes.
+    stop_server(processes[0])
+    await asyncio.sleep(1)
+    open_sockets = []
+    for websocket in sockets:
+        try:
+            await websocket.send('{"type": "typing"}')
+            await asyncio.wait_for(websocket.recv(), timeout=0.5)
+        except ConnectionClosed:
+            continue
+        except TimeoutError:
+            pass
+        open_sockets.append(websocket)
+    assert 0 < len(open_sockets) < len(sockets)
+    await open_sockets[0].send('{"message": "still here"}')
+    for websocket in open_sockets:
+        assert (await receive(websocket, "chat.message"))["message"] == "still here"
+    for websocket in open_sockets:
+        await websocket.close()
