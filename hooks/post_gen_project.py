@@ -27,6 +27,7 @@ REDIS_FILES = [
     "deploy",
     "chat/tests/test_proxy.py",
     "chat/tests/test_redis_outage.py",
+    "chat/tests/test_sentinel.py",
     "chat/tests/test_two_processes.py",
 ]
 

@@ -28,6 +28,7 @@ from collections import Counter
 
 {% if cookiecutter.channel_layer == "redis" -%}
 import redis.asyncio
+import redis.asyncio.sentinel
 {% endif -%}
 from django.conf import settings
 {%- if cookiecutter.channel_layer == "redis" %}
@@ -60,7 +61,11 @@ _clients = weakref.WeakKeyDictionary()
 def _client():
     loop = asyncio.get_running_loop()
     if loop not in _clients:
-        _clients[loop] = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+        if settings.REDIS_SENTINELS:
+            sentinel = redis.asyncio.sentinel.Sentinel(settings.REDIS_SENTINELS)
+            _clients[loop] = sentinel.master_for(settings.REDIS_SENTINEL_MASTER)
+        else:
+            _clients[loop] = redis.asyncio.Redis.from_url(settings.REDIS_URL)
     return _clients[loop]
 
 

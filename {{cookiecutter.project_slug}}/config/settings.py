@@ -29,6 +29,19 @@ def env_list(name, default):
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+{%- if cookiecutter.channel_layer == "redis" %}
+
+
+def env_addresses(name):
+    """(host, port) pairs from "host:port,host:port"."""
+    addresses = []
+    for item in env_list(name, []):
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit():
+            raise ImproperlyConfigured(f"{name} must list host:port pairs, not {item!r}.")
+        addresses.append((host, int(port)))
+    return addresses
+{%- endif %}
 
 
 # Generated for this project; set DJANGO_SECRET_KEY to your own secret in production.
@@ -111,12 +124,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 {%- if cookiecutter.channel_layer == "redis" %}
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# High availability: with REDIS_SENTINELS set ("host:port,host:port"), the channel layer
+# and presence ask those Redis Sentinels for the current master of REDIS_SENTINEL_MASTER,
+# and follow it when it fails over; REDIS_URL is then not used.
+REDIS_SENTINELS = env_addresses("REDIS_SENTINELS")
+REDIS_SENTINEL_MASTER = os.environ.get("REDIS_SENTINEL_MASTER", "mymaster")
 
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            "hosts": [
+                {"sentinels": REDIS_SENTINELS, "master_name": REDIS_SENTINEL_MASTER}
+                if REDIS_SENTINELS
+                else REDIS_URL
+            ],
             # Projects (and test runs) sharing one Redis need prefixes of their own, or
             # they hear each other's rooms.
             "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "asgi"),

@@ -100,3 +100,39 @@ async def receive(websocket, frame_type, timeout=10):
         frame = json.loads(await asyncio.wait_for(websocket.recv(), timeout=timeout))
         if frame["type"] == frame_type:
             return frame
+{%- if cookiecutter.channel_layer == "redis" %}
+
+
+class RedisProcess:
+    """A redis-server of the test's own on a spare port, which it may stop and restart.
+    Extra arguments go to redis-server (`--sentinel` and a config file make a Sentinel)."""
+
+    def __init__(self, executable, directory, *arguments):
+        self.port = free_port()
+        self.command = [
+            executable,
+            *arguments,
+            *("--bind", HOST, "--port", str(self.port)),
+            *("--save", "", "--appendonly", "no", "--dir", str(directory)),
+        ]
+        self.process = None
+
+    @property
+    def url(self):
+        return f"redis://{HOST}:{self.port}/0"
+
+    def start(self):
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((HOST, self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError("Redis did not start")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+{%- endif %}

@@ -7,8 +7,6 @@ The test runs its own Redis on a spare port, so that it can stop and restart it.
 import asyncio
 import json
 import shutil
-import socket
-import subprocess
 import time
 import urllib.request
 
@@ -17,37 +15,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chat import protocol
-from chat.tests.servers import HOST, ORIGIN, free_port, receive, room_url
-
-
-class RedisProcess:
-    def __init__(self, executable, directory):
-        self.command = [
-            executable,
-            *("--bind", HOST, "--port", str(free_port())),
-            *("--save", "", "--appendonly", "no", "--dir", str(directory)),
-        ]
-        self.port = int(self.command[4])
-        self.process = None
-
-    @property
-    def url(self):
-        return f"redis://{HOST}:{self.port}/0"
-
-    def start(self):
-        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection((HOST, self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise TimeoutError("Redis did not start")
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=10)
+from chat.tests.servers import HOST, ORIGIN, RedisProcess, receive, room_url
 
 
 @pytest.fixture
