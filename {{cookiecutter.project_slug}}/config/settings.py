@@ -126,7 +126,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 # High availability: with REDIS_SENTINELS set ("host:port,host:port"), the channel layer
 # and presence ask those Redis Sentinels for the current master of REDIS_SENTINEL_MASTER,
-# and follow it when it fails over; REDIS_URL is then not used.
+# and ask again when they lose it, so a failover is followed; REDIS_URL is then not used.
 REDIS_SENTINELS = env_addresses("REDIS_SENTINELS")
 REDIS_SENTINEL_MASTER = os.environ.get("REDIS_SENTINEL_MASTER", "mymaster")
 
