@@ -59,8 +59,12 @@ SERVER_ENV = {
 SENDERS = 10
 # Messages still missing this long after the last one was sent count as lost.
 DRAIN_SECONDS = 5
-# A server that sent nothing for this long has nothing left to send.
+# A server that sent nothing for this long, using less CPU than this (in cores, all server
+# processes together), has nothing left to do; if it never gets there, a load starts after
+# SETTLE_SECONDS anyway.
 QUIET_SECONDS = 1
+IDLE_CPU = 0.05
+SETTLE_SECONDS = 120
 
 
 @dataclass
@@ -102,14 +106,17 @@ class Load:
         self.sockets = await asyncio.gather(*(open_one(url) for url in self.urls))
         self.listeners = [asyncio.create_task(self.listen(ws)) for ws in self.sockets]
 
-    async def settle(self):
+    async def settle(self, usage):
         """Wait until every frame sent so far (history and presence on joining, the last
-        load's stragglers) has arrived, so that a load measures only itself."""
-        deadline = time.perf_counter() + 60
+        load's stragglers) has arrived and the servers are idle, so that a load measures
+        only itself. Joining a big room keeps them busy after the last frame."""
+        deadline = time.perf_counter() + SETTLE_SECONDS
         while time.perf_counter() < deadline:
-            if time.perf_counter() - self.last_frame_at > QUIET_SECONDS:
+            cpu_before = usage.cpu_seconds()
+            await asyncio.sleep(QUIET_SECONDS)
+            busy = (usage.cpu_seconds() - cpu_before) / QUIET_SECONDS
+            if time.perf_counter() - self.last_frame_at > QUIET_SECONDS and busy < IDLE_CPU:
                 return
-            await asyncio.sleep(0.1)
 
     async def close(self):
         await asyncio.gather(*(ws.close() for ws in self.sockets))
@@ -210,9 +217,9 @@ async def measure(target, servers, urls, pids, args, redis_client):
     await load.open()
     results = []
     for name in ("fixed", "flat out"):
-        await load.settle()
-        load.reset()
         usage = Usage(pids, redis_client)
+        await load.settle(usage)
+        load.reset()
         sampler = asyncio.create_task(usage.sample_memory())
         cpu_before = usage.cpu_seconds()
         redis_before = usage.redis_cpu_seconds() if redis_client else None

@@ -12,6 +12,9 @@ room that stays open for days keeps receiving.
 """
 
 import asyncio
+{%- if cookiecutter.channel_layer == "redis" %}
+import contextlib
+{%- endif %}
 import logging
 import weakref
 
@@ -28,6 +31,8 @@ LAYER_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 # The event a room's sockets get when its messages can no longer reach them.
 UNAVAILABLE = {"type": "chat.unavailable"}
+# How often a room cut off from Redis tries to take its channel out of the group.
+LEAVE_RETRY_SECONDS = 2
 {%- endif %}
 
 
@@ -69,10 +74,23 @@ class LocalRoom:
             logger.warning("Channel layer unreachable; closing room %s here.", self.group)
             _forget(self)
             self.renewing.cancel()
+            self.renewing = asyncio.create_task(self.leave_group_once_back())
             await self.deliver(UNAVAILABLE)
 {%- else %}
         while True:
             await self.deliver(await self.layer.receive(self.channel))
+{%- endif %}
+
+{%- if cookiecutter.channel_layer == "redis" %}
+
+    async def leave_group_once_back(self):
+        # Until the lost channel leaves the group, Redis keeps queueing the room's messages
+        # for it, with nobody to read them.
+        while True:
+            await asyncio.sleep(LEAVE_RETRY_SECONDS)
+            with contextlib.suppress(*LAYER_UNAVAILABLE):
+                await self.layer.group_discard(self.group, self.channel)
+                return
 {%- endif %}
 
     async def deliver(self, event):

@@ -7,6 +7,9 @@ import uuid
 import pytest
 from channels.layers import get_channel_layer
 from django.utils import timezone
+{%- if cookiecutter.channel_layer == "redis" %}
+from redis.exceptions import ConnectionError as RedisConnectionError
+{%- endif %}
 
 from chat import fanout, protocol
 from chat.rooms import group_name
@@ -139,3 +142,37 @@ async def test_the_last_socket_to_leave_ends_the_subscription(room):
     assert (await second.get())["type"] == "chat.message"
     assert first.events.empty()
     await fanout.leave(group, "second")
+{%- if cookiecutter.channel_layer == "redis" %}
+
+
+async def test_a_room_cut_off_from_redis_tells_its_sockets_and_reopens_afresh(room, monkeypatch):
+    layer = get_channel_layer()
+    group = group_name(room)
+    redis_gone = asyncio.Event()
+
+    async def receive_until_redis_goes(channel):
+        await redis_gone.wait()
+        raise RedisConnectionError("Connection refused")
+
+    monkeypatch.setattr(layer, "receive", receive_until_redis_goes)
+    cut_off = Inbox()
+    await fanout.join(layer, group, "cut-off", cut_off)
+
+    redis_gone.set()
+
+    assert await cut_off.get() == fanout.UNAVAILABLE
+    monkeypatch.undo()
+    later = Inbox()
+    await fanout.join(layer, group, "later", later)
+    await layer.group_send(group, {"type": "chat.message", "frame": "{}"})
+    assert (await later.get())["type"] == "chat.message"
+    assert cut_off.events.empty()
+    # Once Redis answers again, the lost channel leaves the group.
+    for _ in range(50):
+        if await group_members(group) == 1:
+            break
+        await asyncio.sleep(0.1)
+    assert await group_members(group) == 1
+    await fanout.leave(group, "cut-off")
+    await fanout.leave(group, "later")
+{%- endif %}
