@@ -68,14 +68,21 @@ class LocalRoom:
             while True:
                 await self.deliver(await self.layer.receive(self.channel))
         except LAYER_UNAVAILABLE:
-            # This room's messages can no longer reach these sockets: tell each, so that
-            # it closes rather than wait in silence, and let the next socket to come
-            # subscribe afresh.
             logger.warning("Channel layer unreachable; closing room %s here.", self.group)
-            _forget(self)
-            self.renewing.cancel()
-            self.renewing = asyncio.create_task(self.leave_group_once_back())
-            await self.deliver(UNAVAILABLE)
+            await self.lost()
+        except Exception:
+            logger.exception("Could not receive for room %s; closing it here.", self.group)
+            await self.lost()
+
+    async def lost(self):
+        # This room's messages can no longer reach these sockets: tell each, so that it
+        # closes rather than wait in silence, and let the next socket to come subscribe
+        # afresh.
+        _forget(self)
+        self.renewing.cancel()
+        self.renewing = asyncio.create_task(self.leave_group_once_back())
+        await self.deliver(UNAVAILABLE)
+        self.members.clear()
 {%- else %}
         while True:
             await self.deliver(await self.layer.receive(self.channel))
