@@ -34,9 +34,6 @@ logger = logging.getLogger(__name__)
 
 # Typing notices from one socket reach the room at most this often, in seconds.
 TYPING_INTERVAL = 2
-# Rooms with more users online than this get no join and leave announcements, which
-# would cost a frame to every member each time; their sockets' lists refresh instead.
-PRESENCE_ANNOUNCE_LIMIT = 100
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -144,7 +141,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if left and online[left] > 0:
             left = None
         frame = protocol.presence(online, joined=joined, left=left)
-        if len(online) > PRESENCE_ANNOUNCE_LIMIT:
+        if len(online) > presence.ANNOUNCE_LIMIT:
             if joined:
                 await self.send_frame(frame)
             return

@@ -13,7 +13,9 @@ Each server process renews the entries of its own sockets in a room together, an
 the list changed without an announcement to the room (entries of a dead process expiring,
 joins and leaves in a room too big to announce), reads it once and passes it to each of
 its sockets. So a renewal costs one round trip per room and process, whatever the size
-of the room, instead of one list read per socket.
+of the room, instead of one list read per socket. In rooms too big to announce joins and
+leaves, a socket's join or leave only writes its entry, and takes the list from the one
+this process last read.
 """
 
 import asyncio
@@ -41,6 +43,10 @@ from chat import protocol
 
 logger = logging.getLogger(__name__)
 {%- endif %}
+
+# Rooms with more users online than this get no join and leave announcements, which
+# would cost a frame to every member each time; their sockets' lists refresh instead.
+ANNOUNCE_LIMIT = 100
 
 
 def refresh_interval():
@@ -103,6 +109,11 @@ async def remove_entry(group, channel_name, display_name):
     return await _update(group, remove=(channel_name, display_name))
 
 
+async def drop_entry(group, channel_name, display_name):
+    """Remove one socket's entry, without reading the list."""
+    await _client().zrem(_key(group), _member(channel_name, display_name))
+
+
 async def users(group):
     return await _update(group)
 
@@ -148,8 +159,13 @@ async def add_entry(group, channel_name, display_name):
 
 
 async def remove_entry(group, channel_name, display_name):
-    _entries.get(group, {}).pop(channel_name, None)
+    await drop_entry(group, channel_name, display_name)
     return await users(group)
+
+
+async def drop_entry(group, channel_name, display_name):
+    """Remove one socket's entry, without reading the list."""
+    _entries.get(group, {}).pop(channel_name, None)
 
 
 async def users(group):
@@ -181,6 +197,7 @@ class LocalRoom:
         self.group = group
         self.sockets = {}  # channel name -> (display name, notify)
         self.told = frozenset()  # the names every socket here was last told of
+        self.online = Counter()  # the list as this process last read or updated it
         self.entries_seen = None
         self.renewing = asyncio.create_task(self.renew_forever())
 
@@ -204,7 +221,7 @@ class LocalRoom:
         if entries == self.entries_seen and not expired:
             return
         self.entries_seen = entries
-        now_online = await users(self.group)
+        now_online = self.online = await users(self.group)
         if set(now_online) == self.told:
             return
         self.told = frozenset(now_online)
@@ -221,16 +238,35 @@ def _rooms():
     return _local_rooms.setdefault(asyncio.get_running_loop(), {})
 
 
+def _is_big(room):
+    # Nobody is told of joins and leaves in a big room, and reading its whole list for
+    # each of a crowd joining at once cost O(N²): 1,000 sockets kept a server busy for
+    # over 20 s (bench/README.md). There, joins and leaves only write their entry, and work
+    # from the list this process last read; its renewals read it again when it changed.
+    return room is not None and len(room.online) > ANNOUNCE_LIMIT
+
+
 async def join(group, channel_name, display_name, notify):
     """Add a socket of this process to the room; return how many sockets each user online
     has. Until it leaves, notify is awaited with each presence frame (encoded) that
     brings news the room was not told of."""
-    now_online = await add_entry(group, channel_name, display_name)
+    if _is_big(_rooms().get(group)):
+        await renew_entries(group, {channel_name: display_name})
+        room = _local_room(group)
+        room.online[display_name] += 1
+    else:
+        now_online = await add_entry(group, channel_name, display_name)
+        room = _local_room(group)
+        room.online = now_online
+    room.sockets[channel_name] = (display_name, notify)
+    return Counter(room.online)
+
+
+def _local_room(group):
     rooms = _rooms()
     if group not in rooms:
         rooms[group] = LocalRoom(group)
-    rooms[group].sockets[channel_name] = (display_name, notify)
-    return now_online
+    return rooms[group]
 
 
 async def leave(group, channel_name):
@@ -241,7 +277,12 @@ async def leave(group, channel_name):
     if not room.sockets:
         room.renewing.cancel()
         del rooms[group]
-    return await remove_entry(group, channel_name, display_name)
+    if not _is_big(room):
+        return await remove_entry(group, channel_name, display_name)
+    await drop_entry(group, channel_name, display_name)
+    room.online[display_name] -= 1
+    room.online = +room.online  # without the names whose count fell to 0
+    return Counter(room.online)
 
 
 def told(group, names):

@@ -83,7 +83,7 @@ async def test_entries_that_are_not_renewed_expire(join, session_cookie, room):
 
 @override_settings(CHAT_PRESENCE_TTL=0.3)
 async def test_big_rooms_learn_of_joins_by_refreshing(join, session_cookie, room, monkeypatch):
-    monkeypatch.setattr(consumers, "PRESENCE_ANNOUNCE_LIMIT", 1)
+    monkeypatch.setattr(presence, "ANNOUNCE_LIMIT", 1)
     alice = await join(room, cookie=await session_cookie("alice"))
     await alice.receive_presence()
 
@@ -99,7 +99,7 @@ async def test_big_rooms_learn_of_joins_by_refreshing(join, session_cookie, room
 async def test_a_renewal_reads_the_list_once_per_room_not_once_per_socket(
     join, session_cookie, room, monkeypatch
 ):
-    monkeypatch.setattr(consumers, "PRESENCE_ANNOUNCE_LIMIT", 1)
+    monkeypatch.setattr(presence, "ANNOUNCE_LIMIT", 1)
     sockets = [await join(room, cookie=await session_cookie(f"user{i}")) for i in range(5)]
     reads = 0
     read_users = presence.users
@@ -117,6 +117,39 @@ async def test_a_renewal_reads_the_list_once_per_room_not_once_per_socket(
     assert reads <= 1
     for socket in sockets:
         await socket.disconnect()
+
+
+@override_settings(CHAT_PRESENCE_TTL=0.3)
+async def test_a_crowd_joining_a_big_room_does_not_read_the_list_for_each_join(
+    join, session_cookie, room, monkeypatch
+):
+    monkeypatch.setattr(presence, "ANNOUNCE_LIMIT", 1)
+    alice = await join(room, cookie=await session_cookie("alice"))
+    await join(room, cookie=await session_cookie("bob"))
+    reads = 0
+
+    def counting(read):
+        async def counted(*args):
+            nonlocal reads
+            reads += 1
+            return await read(*args)
+
+        return counted
+
+    monkeypatch.setattr(presence, "add_entry", counting(presence.add_entry))
+    monkeypatch.setattr(presence, "remove_entry", counting(presence.remove_entry))
+
+    crowd = [await join(room, cookie=await session_cookie(f"user{i}")) for i in range(5)]
+    frame = await crowd[-1].receive_presence()
+    for socket in crowd:
+        await socket.disconnect()
+
+    assert reads == 0
+    assert frame["count"] == 7
+    assert frame["users"][:2] == ["alice", "bob"]
+    # The renewals bring the others the list, read once per room and process.
+    while (await alice.receive_presence(timeout=3))["count"] != 2:
+        pass
 
 
 async def test_typing_reaches_the_others_at_most_every_two_seconds(join, session_cookie, room):
