@@ -8,14 +8,21 @@ database{% if cookiecutter.channel_layer == "redis" %} and the Redis at REDIS_UR
 import asyncio
 import json
 import os
+{%- if cookiecutter.channel_layer == "redis" %}
+import shutil
+{%- endif %}
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
+{%- if cookiecutter.channel_layer == "redis" or cookiecutter.database == "postgresql" %}
+{% endif %}
+{%- if cookiecutter.channel_layer == "redis" %}
+import pytest
+{%- endif %}
 {%- if cookiecutter.database == "postgresql" %}
-
 from django.db import connection
 {%- endif %}
 
@@ -105,9 +112,13 @@ async def receive(websocket, frame_type, timeout=10):
 
 class RedisProcess:
     """A redis-server of the test's own on a spare port, which it may stop and restart.
-    Extra arguments go to redis-server (`--sentinel` and a config file make a Sentinel)."""
+    Extra arguments go to redis-server (`--sentinel` and a config file make a Sentinel).
+    Skips the test where redis-server is not installed."""
 
-    def __init__(self, executable, directory, *arguments):
+    def __init__(self, directory, *arguments):
+        executable = shutil.which("redis-server")
+        if executable is None:
+            pytest.skip("redis-server is not on PATH; this test starts Redis servers of its own")
         self.port = free_port()
         self.command = [
             executable,

@@ -6,7 +6,6 @@ The test runs its own Redis on a spare port, so that it can stop and restart it.
 
 import asyncio
 import json
-import shutil
 import time
 import urllib.request
 
@@ -20,10 +19,7 @@ from chat.tests.servers import HOST, ORIGIN, RedisProcess, receive, room_url
 
 @pytest.fixture
 def own_redis(tmp_path):
-    executable = shutil.which("redis-server")
-    if executable is None:
-        pytest.skip("redis-server is not on PATH; this test starts and stops its own Redis")
-    redis = RedisProcess(executable, tmp_path)
+    redis = RedisProcess(tmp_path)
     redis.start()
     yield redis
     if redis.process.poll() is None:

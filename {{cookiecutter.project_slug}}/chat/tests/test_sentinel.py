@@ -2,7 +2,6 @@
 Redis through a real Redis Sentinel, and REDIS_URL is not used."""
 
 import json
-import shutil
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -17,15 +16,12 @@ MASTER_NAME = "chatmaster"
 @pytest.fixture
 def sentinel(tmp_path):
     """A Redis of the test's own and a Sentinel watching it; yields the Sentinel."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        pytest.skip("redis-server is not on PATH; this test starts its own Redis and Sentinel")
-    master = RedisProcess(executable, tmp_path)
+    master = RedisProcess(tmp_path)
     master.start()
     # Sentinel rewrites its configuration file, so it gets one of its own.
     config = tmp_path / "sentinel.conf"
     config.write_text(f"sentinel monitor {MASTER_NAME} {HOST} {master.port} 1\n")
-    watcher = RedisProcess(executable, tmp_path, str(config), "--sentinel")
+    watcher = RedisProcess(tmp_path, str(config), "--sentinel")
     watcher.start()
     yield watcher
     watcher.stop()
