@@ -1,7 +1,9 @@
 from datetime import datetime
+from importlib import import_module
 
 import pytest
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.test import override_settings
 
 from chat import protocol
@@ -169,6 +171,41 @@ async def test_anonymous_socket_is_closed_with_4401_before_joining(connect, join
     assert await anonymous.receive_nothing()
     await anonymous.disconnect()
     await alice.disconnect()
+
+
+@database_sync_to_async
+def log_out(cookie):
+    session_store = import_module(settings.SESSION_ENGINE).SessionStore
+    session_store(session_key=cookie.removeprefix("sessionid=")).delete()
+
+
+@override_settings(CHAT_ALLOW_ANONYMOUS=False)
+@pytest.mark.parametrize(
+    "cookie",
+    ["sessionid=made-up-session-key", "sessionid=", "sessionid=\"'; DROP TABLE x"],
+    ids=["unknown", "empty", "garbage"],
+)
+async def test_a_cookie_naming_no_session_is_anonymous(connect, cookie):
+    socket = await connect("lobby", cookie=cookie)
+
+    assert await socket.receive_output() == {
+        "type": "websocket.close",
+        "code": protocol.CLOSE_LOGIN_REQUIRED,
+    }
+    await socket.disconnect()
+
+
+@override_settings(CHAT_ALLOW_ANONYMOUS=False)
+async def test_a_logged_out_session_no_longer_opens_a_socket(connect, join, session_cookie):
+    cookie = await session_cookie("alice")
+    alice = await join("lobby", cookie=cookie)
+    await alice.disconnect()
+
+    await log_out(cookie)
+    socket = await connect("lobby", cookie=cookie)
+
+    assert (await socket.receive_output())["code"] == protocol.CLOSE_LOGIN_REQUIRED
+    await socket.disconnect()
 
 
 @override_settings(CHAT_ALLOW_ANONYMOUS=False)
