@@ -142,6 +142,11 @@ CHANNEL_LAYERS = {
             # Projects (and test runs) sharing one Redis need prefixes of their own, or
             # they hear each other's rooms.
             "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "asgi"),
+            # All of a server process's room subscriptions (chat.fanout) share one inbox
+            # in Redis, and the layer drops, silently, what arrives while a process is
+            # this many messages behind in all its rooms together. Channels' default, 100,
+            # is a burst in one busy room.
+            "capacity": 1000,
         },
     },
 }
@@ -150,7 +155,13 @@ CHANNEL_LAYERS = {
 # In-memory layer: messages reach only sockets served by this one process. Choose the
 # Redis layer (channels-redis) to run several server processes.
 CHANNEL_LAYERS = {
-    "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
+    "default": {
+        "BACKEND": "channels.layers.InMemoryChannelLayer",
+        # The layer drops, silently, what reaches a room's subscription (chat.fanout)
+        # while it is this many messages behind. Channels' default, 100, is a burst in
+        # one busy room.
+        "CONFIG": {"capacity": 1000},
+    },
 }
 {%- endif %}
 

@@ -75,6 +75,28 @@ async def test_anything_sent_to_the_rooms_group_reaches_its_sockets(join, room):
     await bob.disconnect()
 
 
+async def post(room, text):
+    frame = protocol.encode(protocol.chat_message(text=text, user="system", ts=timezone.now()))
+    await get_channel_layer().group_send(group_name(room), {"type": "chat.message", "frame": frame})
+
+
+async def test_a_burst_bigger_than_channels_default_capacity_reaches_every_socket(join, room):
+    # A process's subscriptions share one inbox in the layer, which drops what arrives
+    # while it is full. Channels' default capacity, 100, lost messages of busy rooms.
+    alice = await join(room)
+    bob = await join(room)
+    burst = [f"burst {number}" for number in range(300)]
+
+    # All at once, as from many senders: they arrive faster than the room hands them out.
+    await asyncio.gather(*(post(room, text) for text in burst))
+
+    for socket in (alice, bob):
+        received = [(await socket.receive_json_from())["message"] for _ in burst]
+        assert sorted(received) == sorted(burst)
+    await alice.disconnect()
+    await bob.disconnect()
+
+
 async def test_membership_is_renewed_before_the_layer_expires_it(join, room):
     # Without renewal the layer drops a group member this old, and a room whose sockets
     # stay connected longer than that goes silent.
