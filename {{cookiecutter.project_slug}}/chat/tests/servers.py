@@ -17,13 +17,16 @@ import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
-{%- if cookiecutter.channel_layer == "redis" or cookiecutter.database == "postgresql" %}
-{% endif %}
-{%- if cookiecutter.channel_layer == "redis" %}
+
 import pytest
-{%- endif %}
 {%- if cookiecutter.database == "postgresql" %}
 from django.db import connection
+{%- endif %}
+{%- if cookiecutter.channel_layer == "redis" %}
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+{%- else %}
+from websockets.exceptions import ConnectionClosed
 {%- endif %}
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -107,7 +110,36 @@ async def receive(websocket, frame_type, timeout=10):
         frame = json.loads(await asyncio.wait_for(websocket.recv(), timeout=timeout))
         if frame["type"] == frame_type:
             return frame
+
+
+async def wait_closed(websocket, timeout=15):
+    """Wait for the server to close the socket, skipping what it sends until then; return
+    the close code."""
+    with pytest.raises(ConnectionClosed):
+        while True:
+            await asyncio.wait_for(websocket.recv(), timeout=timeout)
+    return websocket.close_code
 {%- if cookiecutter.channel_layer == "redis" %}
+
+
+async def round_trip(url, text):
+    """Send a message on a socket of its own; return the text the room sent back."""
+    async with connect(url, origin=ORIGIN) as websocket:
+        await websocket.send(json.dumps({"message": text}))
+        return (await receive(websocket, "chat.message"))["message"]
+
+
+async def round_trip_once_back(url, text, timeout):
+    """round_trip, tried again while the server refuses or closes sockets (Redis away),
+    for up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await round_trip(url, text)
+        except (ConnectionClosed, InvalidStatus, TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 class RedisProcess:

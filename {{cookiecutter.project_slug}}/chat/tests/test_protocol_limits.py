@@ -5,18 +5,11 @@ import json
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
 
-from chat.tests.servers import ORIGIN, receive, room_url
+from chat.tests.servers import ORIGIN, receive, room_url, wait_closed
 
 # Daphne (since 4.2.2) refuses messages over 1 MiB; a chat message is far smaller.
 DAPHNE_MAX_MESSAGE_BYTES = 1024 * 1024
-
-
-async def wait_closed(websocket):
-    with pytest.raises(ConnectionClosed):
-        await receive(websocket, "never")
-    return websocket.close_code
 
 
 @pytest.mark.parametrize(

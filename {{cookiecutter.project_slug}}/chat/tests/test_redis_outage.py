@@ -4,17 +4,22 @@
 The test runs its own Redis on a spare port, so that it can stop and restart it.
 """
 
-import asyncio
-import json
-import time
 import urllib.request
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chat import protocol
-from chat.tests.servers import HOST, ORIGIN, RedisProcess, receive, room_url
+from chat.tests.servers import (
+    HOST,
+    ORIGIN,
+    RedisProcess,
+    receive,
+    room_url,
+    round_trip,
+    round_trip_once_back,
+    wait_closed,
+)
 
 
 @pytest.fixture
@@ -24,19 +29,6 @@ def own_redis(tmp_path):
     yield redis
     if redis.process.poll() is None:
         redis.stop()
-
-
-async def wait_closed(websocket, timeout=15):
-    with pytest.raises(ConnectionClosed):
-        while True:
-            await asyncio.wait_for(websocket.recv(), timeout=timeout)
-    return websocket.close_code
-
-
-async def round_trip(url, text):
-    async with connect(url, origin=ORIGIN) as websocket:
-        await websocket.send(json.dumps({"message": text}))
-        return (await receive(websocket, "chat.message"))["message"]
 
 
 async def test_chat_survives_redis_going_away_and_coming_back(start_server, own_redis):
@@ -55,12 +47,4 @@ async def test_chat_survives_redis_going_away_and_coming_back(start_server, own_
         assert await wait_closed(latecomer) == protocol.CLOSE_TRY_AGAIN_LATER
 
     own_redis.start()
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            assert await round_trip(url, "after") == "after"
-            break
-        except (ConnectionClosed, InvalidStatus, TimeoutError):
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.5)
+    assert await round_trip_once_back(url, "after", timeout=10) == "after"

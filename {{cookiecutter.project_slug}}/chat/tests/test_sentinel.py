@@ -1,13 +1,26 @@
 """High availability settings: with REDIS_SENTINELS, the channel layer and presence find
-Redis through a real Redis Sentinel, and REDIS_URL is not used."""
+Redis through a real Redis Sentinel, REDIS_URL is not used, and a failover is followed."""
 
 import json
+import time
 
 import pytest
+import redis
 from django.core.exceptions import ImproperlyConfigured
 from websockets.asyncio.client import connect
 
-from chat.tests.servers import HOST, ORIGIN, RedisProcess, free_port, receive, room_url
+from chat import protocol
+from chat.tests.servers import (
+    HOST,
+    ORIGIN,
+    RedisProcess,
+    free_port,
+    receive,
+    room_url,
+    round_trip,
+    round_trip_once_back,
+    wait_closed,
+)
 from config.settings import env_addresses
 
 MASTER_NAME = "chatmaster"
@@ -15,27 +28,50 @@ MASTER_NAME = "chatmaster"
 
 @pytest.fixture
 def sentinel(tmp_path):
-    """A Redis of the test's own and a Sentinel watching it; yields the Sentinel."""
+    """A Redis master of the test's own, a replica of it, and a Sentinel watching them
+    that fails over to the replica a second after the master stops answering."""
     master = RedisProcess(tmp_path)
     master.start()
+    replica = RedisProcess(tmp_path, "--replicaof", HOST, str(master.port))
+    replica.start()
+    with redis.Redis(host=HOST, port=master.port) as client:
+        wait_until(lambda: client.info("replication")["connected_slaves"])
     # Sentinel rewrites its configuration file, so it gets one of its own.
     config = tmp_path / "sentinel.conf"
-    config.write_text(f"sentinel monitor {MASTER_NAME} {HOST} {master.port} 1\n")
+    config.write_text(
+        f"sentinel monitor {MASTER_NAME} {HOST} {master.port} 1\n"
+        f"sentinel down-after-milliseconds {MASTER_NAME} 1000\n"
+        f"sentinel failover-timeout {MASTER_NAME} 10000\n"
+    )
     watcher = RedisProcess(tmp_path, str(config), "--sentinel")
     watcher.start()
+    watcher.master, watcher.replica = master, replica
+    with redis.Redis(host=HOST, port=watcher.port) as client:
+        wait_until(lambda: client.sentinel_slaves(MASTER_NAME))
     yield watcher
-    watcher.stop()
-    master.stop()
+    for process in (watcher, replica, master):
+        process.stop()
 
 
-async def test_servers_find_redis_through_sentinel(start_server, sentinel):
-    env = {
+def wait_until(condition, timeout=15):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("Redis replication was not set up in time")
+        time.sleep(0.1)
+
+
+def sentinel_env(sentinel):
+    return {
         "REDIS_SENTINELS": f"{HOST}:{sentinel.port}",
         "REDIS_SENTINEL_MASTER": MASTER_NAME,
         # Nothing listens here: only the Sentinel can lead the servers to Redis.
         "REDIS_URL": f"redis://{HOST}:{free_port()}/0",
     }
-    one, two = start_server(**env), start_server(**env)
+
+
+async def test_servers_find_redis_through_sentinel(start_server, sentinel):
+    one, two = start_server(**sentinel_env(sentinel)), start_server(**sentinel_env(sentinel))
 
     async with connect(room_url(one, "sentinel"), origin=ORIGIN) as alice:
         assert (await receive(alice, "presence"))["count"] == 1
@@ -43,6 +79,23 @@ async def test_servers_find_redis_through_sentinel(start_server, sentinel):
             assert (await receive(alice, "presence"))["count"] == 2
             await alice.send(json.dumps({"message": "found through Sentinel"}))
             assert (await receive(bob, "chat.message"))["message"] == "found through Sentinel"
+
+
+async def test_the_chat_follows_a_failover_without_a_restart(start_server, sentinel):
+    server = start_server(**sentinel_env(sentinel))
+    url = room_url(server, "failover")
+    assert await round_trip(url, "before") == "before"
+
+    async with connect(url, origin=ORIGIN) as alice:
+        sentinel.master.stop()
+        assert await wait_closed(alice) == protocol.CLOSE_TRY_AGAIN_LATER
+
+    # The Sentinel promotes the replica once the master has been silent for a second;
+    # the server asks it where the master is now and works on.
+    assert await round_trip_once_back(url, "after", timeout=30) == "after"
+    with redis.Redis(host=HOST, port=sentinel.port, decode_responses=True) as client:
+        master_now = client.sentinel_get_master_addr_by_name(MASTER_NAME)
+    assert master_now == (HOST, sentinel.replica.port)
 
 
 def test_sentinel_addresses_are_host_port_pairs(monkeypatch):
