@@ -3,6 +3,7 @@ Redis through a real Redis Sentinel, REDIS_URL is not used, and a failover is fo
 
 import json
 import time
+from dataclasses import dataclass
 
 import pytest
 import redis
@@ -26,31 +27,44 @@ from config.settings import env_addresses
 MASTER_NAME = "chatmaster"
 
 
+@dataclass
+class WatchedRedis:
+    master: RedisProcess
+    replica: RedisProcess
+    sentinel: RedisProcess
+
+
 @pytest.fixture
-def sentinel(tmp_path):
+def watched_redis(tmp_path):
     """A Redis master of the test's own, a replica of it, and a Sentinel watching them
     that fails over to the replica a second after the master stops answering."""
-    master = RedisProcess(tmp_path)
-    master.start()
-    replica = RedisProcess(tmp_path, "--replicaof", HOST, str(master.port))
-    replica.start()
-    with redis.Redis(host=HOST, port=master.port) as client:
-        wait_until(lambda: client.info("replication")["connected_slaves"])
-    # Sentinel rewrites its configuration file, so it gets one of its own.
-    config = tmp_path / "sentinel.conf"
-    config.write_text(
-        f"sentinel monitor {MASTER_NAME} {HOST} {master.port} 1\n"
-        f"sentinel down-after-milliseconds {MASTER_NAME} 1000\n"
-        f"sentinel failover-timeout {MASTER_NAME} 10000\n"
-    )
-    watcher = RedisProcess(tmp_path, str(config), "--sentinel")
-    watcher.start()
-    watcher.master, watcher.replica = master, replica
-    with redis.Redis(host=HOST, port=watcher.port) as client:
-        wait_until(lambda: client.sentinel_slaves(MASTER_NAME))
-    yield watcher
-    for process in (watcher, replica, master):
-        process.stop()
+    started = []
+
+    def start(*arguments):
+        process = RedisProcess(tmp_path, *arguments)
+        process.start()
+        started.append(process)
+        return process
+
+    try:
+        master = start()
+        replica = start("--replicaof", HOST, str(master.port))
+        with redis.Redis(host=HOST, port=master.port) as client:
+            wait_until(lambda: client.info("replication")["connected_slaves"])
+        # Sentinel rewrites its configuration file, so it gets one of its own.
+        config = tmp_path / "sentinel.conf"
+        config.write_text(
+            f"sentinel monitor {MASTER_NAME} {HOST} {master.port} 1\n"
+            f"sentinel down-after-milliseconds {MASTER_NAME} 1000\n"
+            f"sentinel failover-timeout {MASTER_NAME} 10000\n"
+        )
+        sentinel = start(str(config), "--sentinel")
+        with redis.Redis(host=HOST, port=sentinel.port) as client:
+            wait_until(lambda: client.sentinel_slaves(MASTER_NAME))
+        yield WatchedRedis(master, replica, sentinel)
+    finally:
+        for process in reversed(started):
+            process.stop()
 
 
 def wait_until(condition, timeout=15):
@@ -61,17 +75,18 @@ def wait_until(condition, timeout=15):
         time.sleep(0.1)
 
 
-def sentinel_env(sentinel):
+def sentinel_env(watched_redis):
     return {
-        "REDIS_SENTINELS": f"{HOST}:{sentinel.port}",
+        "REDIS_SENTINELS": f"{HOST}:{watched_redis.sentinel.port}",
         "REDIS_SENTINEL_MASTER": MASTER_NAME,
         # Nothing listens here: only the Sentinel can lead the servers to Redis.
         "REDIS_URL": f"redis://{HOST}:{free_port()}/0",
     }
 
 
-async def test_servers_find_redis_through_sentinel(start_server, sentinel):
-    one, two = start_server(**sentinel_env(sentinel)), start_server(**sentinel_env(sentinel))
+async def test_servers_find_redis_through_sentinel(start_server, watched_redis):
+    env = sentinel_env(watched_redis)
+    one, two = start_server(**env), start_server(**env)
 
     async with connect(room_url(one, "sentinel"), origin=ORIGIN) as alice:
         assert (await receive(alice, "presence"))["count"] == 1
@@ -81,21 +96,21 @@ async def test_servers_find_redis_through_sentinel(start_server, sentinel):
             assert (await receive(bob, "chat.message"))["message"] == "found through Sentinel"
 
 
-async def test_the_chat_follows_a_failover_without_a_restart(start_server, sentinel):
-    server = start_server(**sentinel_env(sentinel))
+async def test_the_chat_follows_a_failover_without_a_restart(start_server, watched_redis):
+    server = start_server(**sentinel_env(watched_redis))
     url = room_url(server, "failover")
     assert await round_trip(url, "before") == "before"
 
     async with connect(url, origin=ORIGIN) as alice:
-        sentinel.master.stop()
+        watched_redis.master.stop()
         assert await wait_closed(alice) == protocol.CLOSE_TRY_AGAIN_LATER
 
     # The Sentinel promotes the replica once the master has been silent for a second;
     # the server asks it where the master is now and works on.
     assert await round_trip_once_back(url, "after", timeout=30) == "after"
-    with redis.Redis(host=HOST, port=sentinel.port, decode_responses=True) as client:
+    with redis.Redis(host=HOST, port=watched_redis.sentinel.port, decode_responses=True) as client:
         master_now = client.sentinel_get_master_addr_by_name(MASTER_NAME)
-    assert master_now == (HOST, sentinel.replica.port)
+    assert master_now == (HOST, watched_redis.replica.port)
 
 
 def test_sentinel_addresses_are_host_port_pairs(monkeypatch):
