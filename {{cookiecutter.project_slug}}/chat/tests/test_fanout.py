@@ -45,6 +45,12 @@ async def group_members(group):
 {%- endif %}
 
 
+async def post(room, text):
+    """Send a message to the room's group, as a view or a task would."""
+    frame = protocol.encode(protocol.chat_message(text=text, user="system", ts=timezone.now()))
+    await get_channel_layer().group_send(group_name(room), {"type": "chat.message", "frame": frame})
+
+
 async def test_a_room_is_one_group_member_per_process_whatever_its_size(join, room):
     # So a message to the room is one message in the channel layer, not one per socket.
     sockets = [await join(room) for _ in range(3)]
@@ -63,21 +69,13 @@ async def test_anything_sent_to_the_rooms_group_reaches_its_sockets(join, room):
     # A view, a task or a management command can post to a room as the consumers do.
     alice = await join(room)
     bob = await join(room)
-    frame = protocol.encode(
-        protocol.chat_message(text="from a task", user="system", ts=timezone.now())
-    )
 
-    await get_channel_layer().group_send(group_name(room), {"type": "chat.message", "frame": frame})
+    await post(room, "from a task")
 
     assert (await alice.receive_json_from())["message"] == "from a task"
     assert (await bob.receive_json_from())["message"] == "from a task"
     await alice.disconnect()
     await bob.disconnect()
-
-
-async def post(room, text):
-    frame = protocol.encode(protocol.chat_message(text=text, user="system", ts=timezone.now()))
-    await get_channel_layer().group_send(group_name(room), {"type": "chat.message", "frame": frame})
 
 
 async def test_a_burst_bigger_than_channels_default_capacity_reaches_every_socket(join, room):

@@ -95,26 +95,31 @@ async def test_big_rooms_learn_of_joins_by_refreshing(join, session_cookie, room
     await bob.disconnect()
 
 
+class Calls:
+    """Stands in for an async function of chat.presence, counting the calls to it."""
+
+    def __init__(self, function):
+        self.function = function
+        self.count = 0
+
+    async def __call__(self, *args):
+        self.count += 1
+        return await self.function(*args)
+
+
 @override_settings(CHAT_PRESENCE_TTL=0.3)
 async def test_a_renewal_reads_the_list_once_per_room_not_once_per_socket(
     join, session_cookie, room, monkeypatch
 ):
     monkeypatch.setattr(presence, "ANNOUNCE_LIMIT", 1)
     sockets = [await join(room, cookie=await session_cookie(f"user{i}")) for i in range(5)]
-    reads = 0
-    read_users = presence.users
-
-    async def counting_reads(group):
-        nonlocal reads
-        reads += 1
-        return await read_users(group)
-
-    monkeypatch.setattr(presence, "users", counting_reads)
+    reads = Calls(presence.users)
+    monkeypatch.setattr(presence, "users", reads)
 
     for socket in sockets:
         while (await socket.receive_presence(timeout=3))["count"] < len(sockets):
             pass
-    assert reads <= 1
+    assert reads.count <= 1
     for socket in sockets:
         await socket.disconnect()
 
@@ -126,25 +131,16 @@ async def test_a_crowd_joining_a_big_room_does_not_read_the_list_for_each_join(
     monkeypatch.setattr(presence, "ANNOUNCE_LIMIT", 1)
     alice = await join(room, cookie=await session_cookie("alice"))
     await join(room, cookie=await session_cookie("bob"))
-    reads = 0
-
-    def counting(read):
-        async def counted(*args):
-            nonlocal reads
-            reads += 1
-            return await read(*args)
-
-        return counted
-
-    monkeypatch.setattr(presence, "add_entry", counting(presence.add_entry))
-    monkeypatch.setattr(presence, "remove_entry", counting(presence.remove_entry))
+    list_reads = [Calls(presence.add_entry), Calls(presence.remove_entry)]
+    monkeypatch.setattr(presence, "add_entry", list_reads[0])
+    monkeypatch.setattr(presence, "remove_entry", list_reads[1])
 
     crowd = [await join(room, cookie=await session_cookie(f"user{i}")) for i in range(5)]
     frame = await crowd[-1].receive_presence()
     for socket in crowd:
         await socket.disconnect()
 
-    assert reads == 0
+    assert [calls.count for calls in list_reads] == [0, 0]
     assert frame["count"] == 7
     assert frame["users"][:2] == ["alice", "bob"]
     # The renewals bring the others the list, read once per room and process.
