@@ -26,7 +26,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 logger = logging.getLogger(__name__)
 {%- if cookiecutter.channel_layer == "redis" %}
 
-# What the channel layer raises while Redis cannot be reached.
+# What the channel layer, and redis-py under it, raise while Redis cannot be reached.
 LAYER_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 # The event a room's sockets get when its messages can no longer reach them.

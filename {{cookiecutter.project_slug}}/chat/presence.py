@@ -33,12 +33,11 @@ import redis.asyncio
 import redis.asyncio.sentinel
 {% endif -%}
 from django.conf import settings
-{%- if cookiecutter.channel_layer == "redis" %}
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-{%- endif %}
 
 from chat import protocol
+{%- if cookiecutter.channel_layer == "redis" %}
+from chat.fanout import LAYER_UNAVAILABLE
+{%- endif %}
 {%- if cookiecutter.channel_layer == "redis" %}
 
 logger = logging.getLogger(__name__)
@@ -207,7 +206,7 @@ class LocalRoom:
 {%- if cookiecutter.channel_layer == "redis" %}
             try:
                 await self.renew()
-            except (RedisConnectionError, RedisTimeoutError, OSError):
+            except LAYER_UNAVAILABLE:
                 # The sockets are being closed with "try again later"; entries that are
                 # not renewed expire, as they should.
                 logger.warning("Redis unreachable; presence not renewed.", exc_info=True)
