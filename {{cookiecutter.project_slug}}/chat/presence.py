@@ -37,8 +37,6 @@ from django.conf import settings
 from chat import protocol
 {%- if cookiecutter.channel_layer == "redis" %}
 from chat.fanout import LAYER_UNAVAILABLE
-{%- endif %}
-{%- if cookiecutter.channel_layer == "redis" %}
 
 logger = logging.getLogger(__name__)
 {%- endif %}
