@@ -4,6 +4,10 @@ No Django, no channel layer, no database: every text frame a client sends is par
 turned into the chat's broadcast frame once, and sent to every connected client, which
 is the least any chat server must do. All clients share one room, whatever the URL.
 
+Frames go out uncompressed, as daphne sends the chat's: websockets offers
+permessage-deflate by default, and compressing every frame for every client took the
+ceiling twice the CPU per delivery, which would flatter the chat's ratios.
+
     python bench/ceiling.py --port 8765
 """
 
@@ -34,7 +38,7 @@ async def chat(websocket):
 
 
 async def main(host, port):
-    async with serve(chat, host, port, max_size=2**20) as server:
+    async with serve(chat, host, port, max_size=2**20, compression=None) as server:
         await server.serve_forever()
 
 
