@@ -6,7 +6,7 @@ is the least any chat server must do. All clients share one room, whatever the U
 
 Frames go out uncompressed, as daphne sends the chat's: websockets offers
 permessage-deflate by default, and compressing every frame for every client took the
-ceiling twice the CPU per delivery, which would flatter the chat's ratios.
+ceiling about twice the CPU per delivery, which halved the chat's ratios.
 
     python bench/ceiling.py --port 8765
 """
