@@ -71,6 +71,24 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def accepts_connections(port):
+    try:
+        with socket.create_connection((HOST, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(condition, what, timeout):
+    """Call condition() until it returns something true; TimeoutError, naming ``what``,
+    once ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout} s for {what}")
+        time.sleep(0.1)
+
+
 def start_server(env, daphne_options=(), port=None):
     """Start one daphne process (on a free port unless given one); return it once it
     accepts connections."""
@@ -78,17 +96,18 @@ def start_server(env, daphne_options=(), port=None):
     command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), *daphne_options]
     process = subprocess.Popen([*command, "config.asgi:application"], cwd=PROJECT_DIR, env=env)
     process.port = port
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def listening():
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            with socket.create_connection((HOST, port), timeout=0.5):
-                return process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise TimeoutError(f"server did not listen on port {port} within 30 s")
+        return accepts_connections(port)
+
+    try:
+        wait_until(listening, f"the server to listen on port {port}", timeout=30)
+    except TimeoutError:
+        process.kill()
+        raise
+    return process
 
 
 def stop_server(process):
@@ -166,14 +185,7 @@ class RedisProcess:
 
     def start(self):
         self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection((HOST, self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise TimeoutError("Redis did not start")
+        wait_until(lambda: accepts_connections(self.port), f"Redis on port {self.port}", timeout=10)
 
     def stop(self):
         self.process.terminate()

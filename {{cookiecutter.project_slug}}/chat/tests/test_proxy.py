@@ -4,9 +4,7 @@ Only the upstream addresses and the listening port are changed."""
 
 import asyncio
 import shutil
-import socket
 import subprocess
-import time
 import urllib.request
 import uuid
 
@@ -14,7 +12,16 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from chat.tests.servers import HOST, ORIGIN, PROJECT_DIR, free_port, receive, stop_server
+from chat.tests.servers import (
+    HOST,
+    ORIGIN,
+    PROJECT_DIR,
+    accepts_connections,
+    free_port,
+    receive,
+    stop_server,
+    wait_until,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,14 +61,7 @@ def proxied(start_server, tmp_path):
     config = nginx_config(tmp_path, [process.port for process in processes], port)
     subprocess.run([NGINX, "-t", "-q", "-p", str(tmp_path), "-c", str(config)], check=True)
     nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(config)])
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection((HOST, port), timeout=0.5).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "nginx did not start"
-            time.sleep(0.1)
+    wait_until(lambda: accepts_connections(port), f"nginx on port {port}", timeout=10)
     yield port, processes
     nginx.terminate()
     nginx.wait(timeout=10)

@@ -2,7 +2,6 @@
 Redis through a real Redis Sentinel, REDIS_URL is not used, and a failover is followed."""
 
 import json
-import time
 from dataclasses import dataclass
 
 import pytest
@@ -21,6 +20,7 @@ from chat.tests.servers import (
     round_trip,
     round_trip_once_back,
     wait_closed,
+    wait_until,
 )
 from config.settings import env_addresses
 
@@ -50,7 +50,11 @@ def watched_redis(tmp_path):
         master = start()
         replica = start("--replicaof", HOST, str(master.port))
         with redis.Redis(host=HOST, port=master.port) as client:
-            wait_until(lambda: client.info("replication")["connected_slaves"])
+            wait_until(
+                lambda: client.info("replication")["connected_slaves"],
+                "the replica to connect to its master",
+                timeout=15,
+            )
         # Sentinel rewrites its configuration file, so it gets one of its own.
         config = tmp_path / "sentinel.conf"
         config.write_text(
@@ -60,19 +64,15 @@ def watched_redis(tmp_path):
         )
         sentinel = start(str(config), "--sentinel")
         with redis.Redis(host=HOST, port=sentinel.port) as client:
-            wait_until(lambda: client.sentinel_slaves(MASTER_NAME))
+            wait_until(
+                lambda: client.sentinel_slaves(MASTER_NAME),
+                "the Sentinel to find the replica",
+                timeout=15,
+            )
         yield WatchedRedis(master, replica, sentinel)
     finally:
         for process in reversed(started):
             process.stop()
-
-
-def wait_until(condition, timeout=15):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("Redis replication was not set up in time")
-        time.sleep(0.1)
 
 
 def sentinel_env(watched_redis):
