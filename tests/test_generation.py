@@ -355,8 +355,10 @@ def test_variant_installs_and_passes_its_own_suite(cookies, variant, answers):
     run(".venv/bin/python bench/soak.py --sockets 20 --seconds 3", project)
     run(f"{BENCHMARK_COMMAND} --clients 10 --seconds 1", project)
     results = json.loads((project / "bench" / "results.json").read_text())
-    assert {result["target"] for result in results} == {"chat", "ceiling"}
-    assert all(result["deliveries"] > 0 and result["lost"] == 0 for result in results)
+    assert {result["target"] for result in results} == {"chat", "tutorial", "ceiling"}
+    assert all(result["deliveries"] > 0 for result in results)
+    # The tutorial is only a yardstick; the benchmark checks the chat and the ceiling.
+    assert all(result["lost"] == 0 for result in results if result["target"] != "tutorial")
 
     run(".venv/bin/ruff check .", project)
     run(".venv/bin/ruff format --check .", project)

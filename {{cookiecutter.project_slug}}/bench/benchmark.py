@@ -5,14 +5,16 @@ this project's daphne processes, connects the clients to one room spread over th
 runs two loads: a fixed rate (--rate deliveries a second in all, so that every room size
 gets the same work: 5 messages a second to 100 clients, from up to 10 senders), then flat
 out (10 senders, each sending its next message as soon as its last one came back). Then
-it runs the same loads against bench/ceiling.py, a bare `websockets`
-broadcast server with no Django, on this machine in the same run.
+it runs the same loads, on this machine in the same run, against two yardsticks: the
+Channels tutorial's consumer on one daphne process (bench/tutorial.py), and
+bench/ceiling.py, a bare `websockets` broadcast server with no Django.
 
 It reports deliveries a second, p50 and p99 latency from send to receipt, server CPU time
 per delivered message (the server processes{% if cookiecutter.channel_layer == "redis" %}, and Redis's own apart{% endif %}), peak server memory
-and lost messages, and each of the chat's figures as a ratio to the ceiling's: absolute
-figures depend on the machine, the ratios much less. Results go to bench/results.json and
-docs/benchmark.png. Exits 1 if any message was lost.
+and lost messages, each of the chat's figures as a ratio to the ceiling's, and its CPU
+per delivery as a ratio to the tutorial's: absolute figures depend on the machine, the
+ratios much less. Results go to bench/results.json and docs/benchmark.png. Exits 1 if
+the chat or the ceiling lost a message, or the chat's servers logged an error.
 
 The servers run with DJANGO_DEBUG=false and with the flood limit lifted (it would
 otherwise refuse the senders' pace). Run `manage.py migrate` first.
@@ -262,13 +264,32 @@ def room_urls(ports, clients, room):
     return [f"ws://{HOST}:{ports[index % len(ports)]}/ws/chat/{room}/" for index in range(clients)]
 
 
-def run_chat(servers, clients, args, log_dir, redis_client):
+def run_daphne(target, application, servers, clients, args, log_dir, redis_client):
     with Servers(log_dir, env=SERVER_ENV) as started:
-        processes = [started.start_daphne(f"chat-{servers}-{clients}-{n}") for n in range(servers)]
-        urls = room_urls([p.port for p in processes], clients, f"bench-{secrets.token_hex(4)}")
+        processes = [
+            started.start_daphne(f"{target}-{servers}-{clients}-{n}", application)
+            for n in range(servers)
+        ]
+        # A room of its own for every run; no hyphen, which the tutorial's URLs refuse.
+        urls = room_urls([p.port for p in processes], clients, f"bench{secrets.token_hex(4)}")
         pids = [p.pid for p in processes]
-        results = asyncio.run(measure("chat", servers, urls, pids, args, redis_client))
+        results = asyncio.run(measure(target, servers, urls, pids, args, redis_client))
     return results, started.log_errors()
+
+
+def run_chat(servers, clients, args, log_dir, redis_client):
+    return run_daphne(
+        "chat", "config.asgi:application", servers, clients, args, log_dir, redis_client
+    )
+
+
+def run_tutorial(clients, args, log_dir, redis_client):
+    # A yardstick, not what is checked: what it loses shows in its rows, and what its
+    # server logs does not fail the run.
+    results, _ = run_daphne(
+        "tutorial", "bench.tutorial:application", 1, clients, args, log_dir, redis_client
+    )
+    return results
 
 
 def run_ceiling(clients, args, log_dir):
@@ -279,11 +300,11 @@ def run_ceiling(clients, args, log_dir):
         return asyncio.run(measure("ceiling", 1, urls, [process.pid], args, None))
 
 
-def ratio(chat, ceiling, field):
+def ratio(result, yardstick, field):
     # CPU times tick in hundredths of a second: a light load may show none.
-    if not getattr(ceiling, field) or getattr(chat, field) is None:
+    if not getattr(yardstick, field) or getattr(result, field) is None:
         return "    -"
-    return f"{getattr(chat, field) / getattr(ceiling, field):.2f}x"
+    return f"{getattr(result, field) / getattr(yardstick, field):.2f}x"
 
 
 def cell(value, width, decimals):
@@ -292,10 +313,11 @@ def cell(value, width, decimals):
 
 def report(results):
     ceilings = {(r.clients, r.load): r for r in results if r.target == "ceiling"}
+    tutorials = {(r.clients, r.load): r for r in results if r.target == "tutorial"}
     header = (
         f"{'target':<10}{'servers':>8}{'clients':>8}  {'load':<9}{'deliv/s':>9}"
         f"{'p50 ms':>8}{'p99 ms':>8}{'cpu us/d':>9}{'peak MB':>8}{'lost':>6}"
-        f"   ratios to ceiling (cpu/delivery, deliv/s, p99)"
+        f"   ratios to ceiling (cpu/delivery, deliv/s, p99), cpu/delivery to tutorial"
     )
     print(header)
     for r in results:
@@ -306,12 +328,15 @@ def report(results):
             f"{r.lost:>6}"
         )
         ceiling = ceilings.get((r.clients, r.load))
+        tutorial = tutorials.get((r.clients, r.load))
         if r.target == "chat" and ceiling:
             line += (
                 f"   {ratio(r, ceiling, 'server_cpu_us_per_delivery')}"
                 f"  {ratio(r, ceiling, 'deliveries_per_second')}"
                 f"  {ratio(r, ceiling, 'p99_ms')}"
             )
+        if r.target == "chat" and tutorial:
+            line += f"  {ratio(r, tutorial, 'server_cpu_us_per_delivery')}"
         if r.redis_cpu_us_per_delivery is not None:
             line += f"   (+ Redis {r.redis_cpu_us_per_delivery:.1f} us/delivery)"
         print(line)
@@ -323,7 +348,7 @@ def chart(results, path):
     cpu_axes, rate_axes = figure.subplots(1, 2)
     series = sorted({(r.target, r.servers) for r in results})
     for target, servers in series:
-        label = target if target == "ceiling" else f"{target}, {servers} server(s)"
+        label = target if target != "chat" else f"{target}, {servers} server(s)"
         for axes, field in (
             (cpu_axes, "server_cpu_us_per_delivery"),
             (rate_axes, "deliveries_per_second"),
@@ -390,6 +415,7 @@ def main():
                 chat_results, errors = run_chat(servers, clients, args, log_dir, redis_client)
                 results += chat_results
                 log_errors += errors
+            results += run_tutorial(clients, args, log_dir, redis_client)
             results += run_ceiling(clients, args, log_dir)
 
     report(results)
@@ -398,7 +424,7 @@ def main():
     print(f"results: {args.results}, chart: {args.chart}")
     for line in log_errors[:20]:
         print(f"server log: {line}")
-    lost = sum(r.lost for r in results)
+    lost = sum(r.lost for r in results if r.target != "tutorial")
     return 1 if lost or log_errors else 0
 
 

@@ -72,9 +72,9 @@ class Servers:
         wait_until_listening(process, port)
         return process
 
-    def start_daphne(self, name):
+    def start_daphne(self, name, application="config.asgi:application"):
         command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", "{port}"]
-        return self.start([*command, "config.asgi:application"], name)
+        return self.start([*command, application], name)
 
     def __enter__(self):
         return self
@@ -86,9 +86,10 @@ class Servers:
             log.close()
 
     def log_errors(self):
+        """The lines of the logs of the processes started here that tell of an error."""
         return [
             line
-            for path in sorted(self.log_dir.glob("*.log"))
-            for line in path.read_text(errors="replace").splitlines()
+            for _, log in self.started
+            for line in Path(log.name).read_text(errors="replace").splitlines()
             if ERROR_IN_LOG.search(line)
         ]
