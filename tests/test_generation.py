@@ -198,7 +198,8 @@ def test_compose_runs_the_tested_topology(cookies, variant):
     assert "server web:8000;" in (project / "deploy" / "nginx.conf").read_text(encoding="utf-8")
     assert ("db" in services) is (variant["database"] == "postgresql")
     dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")
-    assert '"daphne", "--proxy-headers"' in dockerfile
+    # The server command the generated tests and benchmarks start (config/serve.py).
+    assert '"-m", "config.serve", "--proxy-headers"' in dockerfile
     assert "config.asgi:application" in dockerfile
 
 

@@ -1,12 +1,21 @@
 """Measure the chat beside a bare-websockets ceiling: throughput, latency, server cost.
 
+{% if cookiecutter.channel_layer == "redis" -%}
 For each number of clients (--clients) and of server processes (--servers), it starts
-this project's daphne processes, connects the clients to one room spread over them, and
-runs two loads: a fixed rate (--rate deliveries a second in all, so that every room size
-gets the same work: 5 messages a second to 100 clients, from up to 10 senders), then flat
-out (10 senders, each sending its next message as soon as its last one came back). Then
-it runs the same loads, on this machine in the same run, against two yardsticks: the
-Channels tutorial's consumer on one daphne process (bench/tutorial.py), and
+this project's daphne processes as production does (config/serve.py), connects the
+clients to one room spread over them, and runs two loads: a fixed rate (--rate
+deliveries a second in all, so that every room size gets the same work: 5 messages a
+second to 100 clients, from up to 10 senders), then flat out (10 senders, each sending
+its next message as soon as its last one came back).
+{%- else -%}
+For each number of clients (--clients), it starts this project's daphne process as
+production does (config/serve.py), connects the clients to one room on it, and runs two
+loads: a fixed rate (--rate deliveries a second, so that every room size gets the same
+work: 5 messages a second to 100 clients, from up to 10 senders), then flat out (10
+senders, each sending its next message as soon as its last one came back).
+{%- endif %}
+Then it runs the same loads, on this machine in the same run, against two yardsticks: the
+Channels tutorial's consumer on one process of daphne itself (bench/tutorial.py), and
 bench/ceiling.py, a bare `websockets` broadcast server with no Django.
 
 It reports deliveries a second, p50 and p99 latency from send to receipt, server CPU time
@@ -264,10 +273,10 @@ def room_urls(ports, clients, room):
     return [f"ws://{HOST}:{ports[index % len(ports)]}/ws/chat/{room}/" for index in range(clients)]
 
 
-def run_daphne(target, application, servers, clients, args, log_dir, redis_client):
+def run_daphne(target, application, module, servers, clients, args, log_dir, redis_client):
     with Servers(log_dir, env=SERVER_ENV) as started:
         processes = [
-            started.start_daphne(f"{target}-{servers}-{clients}-{n}", application)
+            started.start_daphne(f"{target}-{servers}-{clients}-{n}", application, module)
             for n in range(servers)
         ]
         # A room of its own for every run; no hyphen, which the tutorial's URLs refuse.
@@ -279,15 +288,22 @@ def run_daphne(target, application, servers, clients, args, log_dir, redis_clien
 
 def run_chat(servers, clients, args, log_dir, redis_client):
     return run_daphne(
-        "chat", "config.asgi:application", servers, clients, args, log_dir, redis_client
+        "chat",
+        "config.asgi:application",
+        "config.serve",
+        servers,
+        clients,
+        args,
+        log_dir,
+        redis_client,
     )
 
 
 def run_tutorial(clients, args, log_dir, redis_client):
     # A yardstick, not what is checked: what it loses shows in its rows, and what its
-    # server logs does not fail the run.
+    # server logs does not fail the run. It runs on daphne itself, as the tutorial says.
     results, _ = run_daphne(
-        "tutorial", "bench.tutorial:application", 1, clients, args, log_dir, redis_client
+        "tutorial", "bench.tutorial:application", "daphne", 1, clients, args, log_dir, redis_client
     )
     return results
 

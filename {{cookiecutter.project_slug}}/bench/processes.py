@@ -72,8 +72,10 @@ class Servers:
         wait_until_listening(process, port)
         return process
 
-    def start_daphne(self, name, application="config.asgi:application"):
-        command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", "{port}"]
+    def start_daphne(self, name, application="config.asgi:application", module="config.serve"):
+        """Start daphne as production does, on uvloop (config/serve.py), or, with
+        module="daphne", as the Channels tutorial does."""
+        command = [sys.executable, "-m", module, "-b", HOST, "-p", "{port}"]
         return self.start([*command, application], name)
 
     def __enter__(self):

@@ -1,6 +1,7 @@
 """ASGI entry point: HTTP goes to Django, WebSockets to the chat consumers.
 
-Served by daphne (`daphne config.asgi:application`, or `manage.py runserver`).
+Served by daphne: `python -m config.serve config.asgi:application` in production (daphne
+on uvloop, config/serve.py), `manage.py runserver` in development.
 """
 
 import gc

@@ -1,8 +1,8 @@
 """Real server processes for tests that need what WebsocketCommunicator skips: the
 WebSocket protocol itself, several processes, restarts.
 
-Servers run `daphne config.asgi:application`, as in production, against the test
-database{% if cookiecutter.channel_layer == "redis" %} and the Redis at REDIS_URL{% endif %}.
+Servers run `python -m config.serve config.asgi:application`, as in production, against
+the test database{% if cookiecutter.channel_layer == "redis" %} and the Redis at REDIS_URL{% endif %}.
 """
 
 import asyncio
@@ -93,7 +93,7 @@ def start_server(env, daphne_options=(), port=None):
     """Start one daphne process (on a free port unless given one); return it once it
     accepts connections."""
     port = port or free_port()
-    command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), *daphne_options]
+    command = [sys.executable, "-m", "config.serve", "-b", HOST, "-p", str(port), *daphne_options]
     process = subprocess.Popen([*command, "config.asgi:application"], cwd=PROJECT_DIR, env=env)
     process.port = port
 
