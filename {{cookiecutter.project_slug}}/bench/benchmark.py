@@ -273,7 +273,9 @@ def room_urls(ports, clients, room):
     return [f"ws://{HOST}:{ports[index % len(ports)]}/ws/chat/{room}/" for index in range(clients)]
 
 
-def run_daphne(target, application, module, servers, clients, args, log_dir, redis_client):
+def run_daphne(
+    target, application, servers, clients, args, log_dir, redis_client, module="config.serve"
+):
     with Servers(log_dir, env=SERVER_ENV) as started:
         processes = [
             started.start_daphne(f"{target}-{servers}-{clients}-{n}", application, module)
@@ -288,14 +290,7 @@ def run_daphne(target, application, module, servers, clients, args, log_dir, red
 
 def run_chat(servers, clients, args, log_dir, redis_client):
     return run_daphne(
-        "chat",
-        "config.asgi:application",
-        "config.serve",
-        servers,
-        clients,
-        args,
-        log_dir,
-        redis_client,
+        "chat", "config.asgi:application", servers, clients, args, log_dir, redis_client
     )
 
 
@@ -303,7 +298,14 @@ def run_tutorial(clients, args, log_dir, redis_client):
     # A yardstick, not what is checked: what it loses shows in its rows, and what its
     # server logs does not fail the run. It runs on daphne itself, as the tutorial says.
     results, _ = run_daphne(
-        "tutorial", "bench.tutorial:application", "daphne", 1, clients, args, log_dir, redis_client
+        "tutorial",
+        "bench.tutorial:application",
+        1,
+        clients,
+        args,
+        log_dir,
+        redis_client,
+        module="daphne",
     )
     return results
 
