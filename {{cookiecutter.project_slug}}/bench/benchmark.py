@@ -55,7 +55,7 @@ from django.conf import settings
 import psutil
 {% endif -%}
 from matplotlib.figure import Figure
-from processes import HOST, ORIGIN, PROJECT_DIR, Servers, raise_open_file_limit
+from processes import HOST, ORIGIN, PROJECT_DIR, SERVE_MODULE, Servers, raise_open_file_limit
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -274,7 +274,7 @@ def room_urls(ports, clients, room):
 
 
 def run_daphne(
-    target, application, servers, clients, args, log_dir, redis_client, module="config.serve"
+    target, application, servers, clients, args, log_dir, redis_client, module=SERVE_MODULE
 ):
     with Servers(log_dir, env=SERVER_ENV) as started:
         processes = [

@@ -11,6 +11,8 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
+# The production server command (config/serve.py: daphne on uvloop), run with -m.
+SERVE_MODULE = "config.serve"
 ORIGIN = f"http://{HOST}"
 {%- if cookiecutter.channel_layer == "redis" %}
 # channels-redis drops a message for every socket of a server process whose inbox is full,
@@ -72,7 +74,7 @@ class Servers:
         wait_until_listening(process, port)
         return process
 
-    def start_daphne(self, name, application="config.asgi:application", module="config.serve"):
+    def start_daphne(self, name, application="config.asgi:application", module=SERVE_MODULE):
         """Start daphne as production does, on uvloop (config/serve.py), or, with
         module="daphne", as the Channels tutorial does."""
         command = [sys.executable, "-m", module, "-b", HOST, "-p", "{port}"]
