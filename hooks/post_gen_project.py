@@ -15,11 +15,15 @@ PERSISTENCE_FILES = [
     "chat/admin.py",
     "chat/migrations",
     "chat/models.py",
-    "chat/history.py",
     "chat/tests/test_models.py",
-    "chat/tests/test_history.py",
     "chat/tests/test_restart.py",
 ]
+# Files with a stand-in of the same interface for projects that do not save messages: the
+# stand-in takes the file's place.
+PERSISTENCE_STAND_INS = {
+    "chat/history.py": "chat/history_not_saved.py",
+    "chat/tests/test_history.py": "chat/tests/test_history_not_saved.py",
+}
 REDIS_FILES = [
     ".dockerignore",
     "Dockerfile",
@@ -49,6 +53,14 @@ def remove_paths(project_dir, relative_paths):
             path.unlink()
 
 
+def keep_persistence_files(project_dir, persist_messages):
+    for relative, stand_in in PERSISTENCE_STAND_INS.items():
+        if persist_messages:
+            (project_dir / stand_in).unlink()
+        else:
+            (project_dir / stand_in).replace(project_dir / relative)
+
+
 def keep_benchmark_chart(project_dir, channel_layer):
     for layer, relative in BENCHMARK_CHARTS.items():
         chart = project_dir / relative
@@ -72,6 +84,7 @@ def set_secret_key(settings_file, secret_key):
 def main(project_dir, options):
     if not options["persist_messages"]:
         remove_paths(project_dir, PERSISTENCE_FILES)
+    keep_persistence_files(project_dir, options["persist_messages"])
     if options["channel_layer"] != "redis":
         remove_paths(project_dir, REDIS_FILES)
     keep_benchmark_chart(project_dir, options["channel_layer"])

@@ -176,13 +176,46 @@ def test_variant_renders_without_leftovers_or_unused_files(cookies, variant):
         assert (project / relative).exists() is variant["persist_messages"], relative
     for relative in post_gen.REDIS_FILES:
         assert (project / relative).exists() is (variant["channel_layer"] == "redis"), relative
+    for relative, stand_in in post_gen.PERSISTENCE_STAND_INS.items():
+        assert (project / relative).exists() and not (project / stand_in).exists()
     text = "\n".join(text for _, text in text_files(project))
-    assert ("channels_redis" in text) is (variant["channel_layer"] == "redis")
-    assert ("REDIS_URL" in text) is (variant["channel_layer"] == "redis")
     assert ("psycopg" in text) is (variant["database"] == "postgresql")
     assert ("chat.models" in text) is variant["persist_messages"]
-    uses_history = re.search(r"from chat import .*\bhistory\b", text) is not None
-    assert uses_history is variant["persist_messages"]
+    history = (project / "chat/history.py").read_text(encoding="utf-8")
+    assert f"KEEPS_HISTORY = {variant['persist_messages']}" in history
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=variant_id)
+def test_chat_app_is_the_same_python_in_every_variant(cookies, variant):
+    # The options choose files and defaults; the chat app's code does not branch on them.
+    project = bake(cookies, **variant)
+    reference = bake(cookies, **VARIANTS[0])
+
+    for path in sorted((reference / "chat").rglob("*.py")):
+        relative = path.relative_to(reference)
+        if relative.as_posix() in [*post_gen.PERSISTENCE_FILES, *post_gen.PERSISTENCE_STAND_INS]:
+            continue
+        if any(relative.is_relative_to(removed) for removed in post_gen.PERSISTENCE_FILES):
+            continue
+        if (project / relative).exists():
+            assert (project / relative).read_bytes() == path.read_bytes(), relative
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=variant_id)
+def test_the_channel_layer_is_a_setting_with_the_chosen_default(cookies, variant):
+    project = bake(cookies, **variant)
+    settings = (project / "config/settings.py").read_text(encoding="utf-8")
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+
+    # Either layer is configured by REDIS_URL at run time; the option sets its default.
+    assert "channels_redis.core.RedisChannelLayer" in settings
+    assert "channels.layers.InMemoryChannelLayer" in settings
+    default = '"redis://127.0.0.1:6379/0"' if variant["channel_layer"] == "redis" else '""'
+    assert f'REDIS_URL = os.environ.get("REDIS_URL", {default})' in settings
+    extra = pyproject["project"]["optional-dependencies"]["redis"]
+    assert any(requirement.startswith("channels-redis") for requirement in extra)
+    on_redis = f"{project.name}[redis]" in pyproject["project"]["dependencies"]
+    assert on_redis is (variant["channel_layer"] == "redis")
 
 
 @pytest.mark.parametrize(
@@ -355,7 +388,7 @@ def test_variant_installs_and_passes_its_own_suite(cookies, variant, answers):
     check_server_answers(project)
     run(".venv/bin/python bench/soak.py --sockets 20 --seconds 3", project)
     run(f"{BENCHMARK_COMMAND} --clients 10 --seconds 1", project)
-    results = json.loads((project / "bench" / "results.json").read_text())
+    results = json.loads((project / "bench" / "output" / "results.json").read_text())
     assert {result["target"] for result in results} == {"chat", "tutorial", "ceiling"}
     assert all(result["deliveries"] > 0 for result in results)
     # The tutorial is only a yardstick; the benchmark checks the chat and the ceiling.

@@ -93,6 +93,10 @@ def make_project_tree(root):
     (root / "docs").mkdir()
     for layer, relative in post_gen.BENCHMARK_CHARTS.items():
         (root / relative).write_text(layer)
+    for relative, stand_in in post_gen.PERSISTENCE_STAND_INS.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text("saved")
+        (root / stand_in).write_text("not saved")
 
 
 @pytest.mark.parametrize(
@@ -118,6 +122,10 @@ def test_post_gen_removes_only_what_the_options_do_not_use(tmp_path, options, re
     assert "__SECRET_KEY__" not in (tmp_path / "config/settings.py").read_text()
     assert sorted(path.name for path in (tmp_path / "docs").iterdir()) == ["benchmark.png"]
     assert (tmp_path / post_gen.BENCHMARK_CHART).read_text() == options["channel_layer"]
+    for relative, stand_in in post_gen.PERSISTENCE_STAND_INS.items():
+        assert not (tmp_path / stand_in).exists()
+        expected = "saved" if options["persist_messages"] else "not saved"
+        assert (tmp_path / relative).read_text() == expected
 
 
 @pytest.mark.parametrize("value", HOSTILE_STRINGS)

@@ -1,43 +1,38 @@
 """Measure the chat beside a bare-websockets ceiling: throughput, latency, server cost.
 
-{% if cookiecutter.channel_layer == "redis" -%}
 For each number of clients (--clients) and of server processes (--servers), it starts
 this project's daphne processes as production does (config/serve.py), connects the
 clients to one room spread over them, and runs two loads: a fixed rate (--rate
 deliveries a second in all, so that every room size gets the same work: 5 messages a
 second to 100 clients, from up to 10 senders), then flat out (10 senders, each sending
 its next message as soon as its last one came back).
-{%- else -%}
-For each number of clients (--clients), it starts this project's daphne process as
-production does (config/serve.py), connects the clients to one room on it, and runs two
-loads: a fixed rate (--rate deliveries a second, so that every room size gets the same
-work: 5 messages a second to 100 clients, from up to 10 senders), then flat out (10
-senders, each sending its next message as soon as its last one came back).
-{%- endif %}
+
+The servers use the channel layer the settings configure (config/settings.py). With
+Redis, --servers defaults to 1 and 2; with the in-memory layer, which carries messages
+between the sockets of one process only, to 1, and more are refused.
+
 Then it runs the same loads, on this machine in the same run, against two yardsticks: the
 Channels tutorial's consumer on one process of daphne itself (bench/tutorial.py), and
 bench/ceiling.py, a bare `websockets` broadcast server with no Django.
 
 It reports deliveries a second, p50 and p99 latency from send to receipt, server CPU time
-per delivered message (the server processes{% if cookiecutter.channel_layer == "redis" %}, and Redis's own apart{% endif %}), peak server memory
-and lost messages, each of the chat's figures as a ratio to the ceiling's, and its CPU
-per delivery as a ratio to the tutorial's: absolute figures depend on the machine, the
-ratios much less. Results go to bench/results.json and docs/benchmark.png. Exits 1 if
-the chat or the ceiling lost a message, or the chat's servers logged an error.
+per delivered message (the server processes; with Redis, Redis's own apart), peak server
+memory and lost messages, each of the chat's figures as a ratio to the ceiling's, and its
+CPU per delivery as a ratio to the tutorial's: absolute figures depend on the machine, the
+ratios much less. Results go to bench/output/ (results.json and benchmark.png, or where
+--results and --chart say). Exits 1 if the chat or the ceiling lost a message, or the
+chat's servers logged an error; 2 if the options are refused.
 
 The servers run with DJANGO_DEBUG=false and with the flood limit lifted (it would
 otherwise refuse the senders' pace). Run `manage.py migrate` first.
 
-    python bench/benchmark.py --clients 10 100 1000{% if cookiecutter.channel_layer == "redis" %} --servers 1 2{% endif %}
+    python bench/benchmark.py --clients 10 100 1000
 """
 
 import argparse
 import asyncio
 import contextlib
 import json
-{%- if cookiecutter.channel_layer == "redis" %}
-import os
-{%- endif %}
 import secrets
 import statistics
 import sys
@@ -46,21 +41,26 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-{% if cookiecutter.channel_layer == "redis" -%}
-import django
 import psutil
-import redis
-from django.conf import settings
-{% else -%}
-import psutil
-{% endif -%}
 from matplotlib.figure import Figure
-from processes import HOST, ORIGIN, PROJECT_DIR, SERVE_MODULE, Servers, raise_open_file_limit
+from processes import (
+    HOST,
+    ORIGIN,
+    PROJECT_DIR,
+    SERVE_MODULE,
+    Servers,
+    channel_layer,
+    raise_open_file_limit,
+    require_shared_layer,
+    shared_by_processes,
+)
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-RESULTS = PROJECT_DIR / "bench" / "results.json"
-CHART = PROJECT_DIR / "docs" / "benchmark.png"
+# Not docs/benchmark.png, which the README shows: ask for it with --chart.
+OUTPUT_DIR = PROJECT_DIR / "bench" / "output"
+RESULTS = OUTPUT_DIR / "results.json"
+CHART = OUTPUT_DIR / "benchmark.png"
 SERVER_ENV = {
     "DJANGO_DEBUG": "false",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
@@ -197,9 +197,9 @@ class Load:
 class Usage:
     """CPU time and peak memory of the server processes (and Redis) during a load."""
 
-    def __init__(self, pids, redis_client=None):
+    def __init__(self, pids, redis_clients):
         self.processes = [psutil.Process(pid) for pid in pids]
-        self.redis = redis_client
+        self.redis_clients = redis_clients
         self.peak_rss = 0
 
     def cpu_seconds(self):
@@ -207,8 +207,10 @@ class Usage:
         return sum(times.user + times.system for times in spent)
 
     def redis_cpu_seconds(self):
-        info = self.redis.info("cpu")
-        return info["used_cpu_user"] + info["used_cpu_sys"]
+        if not self.redis_clients:
+            return None
+        spent = [client.info("cpu") for client in self.redis_clients]
+        return sum(info["used_cpu_user"] + info["used_cpu_sys"] for info in spent)
 
     async def sample_memory(self):
         while True:
@@ -223,17 +225,17 @@ def per_delivery(seconds, deliveries):
     return 1e6 * seconds / deliveries
 
 
-async def measure(target, servers, urls, pids, args, redis_client):
+async def measure(target, servers, urls, pids, args, redis_clients):
     load = Load(urls)
     await load.open()
     results = []
     for name in ("fixed", "flat out"):
-        usage = Usage(pids, redis_client)
+        usage = Usage(pids, redis_clients)
         await load.settle(usage)
         load.reset()
         sampler = asyncio.create_task(usage.sample_memory())
         cpu_before = usage.cpu_seconds()
-        redis_before = usage.redis_cpu_seconds() if redis_client else None
+        redis_before = usage.redis_cpu_seconds()
         started = time.perf_counter()
         if name == "fixed":
             messages_per_second = args.rate / len(urls)
@@ -243,7 +245,7 @@ async def measure(target, servers, urls, pids, args, redis_client):
         await load.drain(sent * len(urls))
         elapsed = time.perf_counter() - started
         cpu = usage.cpu_seconds() - cpu_before
-        redis_cpu = usage.redis_cpu_seconds() - redis_before if redis_client else None
+        redis_cpu = usage.redis_cpu_seconds() - redis_before if redis_clients else None
         sampler.cancel()
         deliveries = load.received
         latencies = sorted(load.latencies)
@@ -274,7 +276,7 @@ def room_urls(ports, clients, room):
 
 
 def run_daphne(
-    target, application, servers, clients, args, log_dir, redis_client, module=SERVE_MODULE
+    target, application, servers, clients, args, log_dir, redis_clients, module=SERVE_MODULE
 ):
     with Servers(log_dir, env=SERVER_ENV) as started:
         processes = [
@@ -284,17 +286,17 @@ def run_daphne(
         # A room of its own for every run; no hyphen, which the tutorial's URLs refuse.
         urls = room_urls([p.port for p in processes], clients, f"bench{secrets.token_hex(4)}")
         pids = [p.pid for p in processes]
-        results = asyncio.run(measure(target, servers, urls, pids, args, redis_client))
+        results = asyncio.run(measure(target, servers, urls, pids, args, redis_clients))
     return results, started.log_errors()
 
 
-def run_chat(servers, clients, args, log_dir, redis_client):
+def run_chat(servers, clients, args, log_dir, redis_clients):
     return run_daphne(
-        "chat", "config.asgi:application", servers, clients, args, log_dir, redis_client
+        "chat", "config.asgi:application", servers, clients, args, log_dir, redis_clients
     )
 
 
-def run_tutorial(clients, args, log_dir, redis_client):
+def run_tutorial(clients, args, log_dir, redis_clients):
     # A yardstick, not what is checked: what it loses shows in its rows, and what its
     # server logs does not fail the run. It runs on daphne itself, as the tutorial says.
     results, _ = run_daphne(
@@ -304,7 +306,7 @@ def run_tutorial(clients, args, log_dir, redis_client):
         clients,
         args,
         log_dir,
-        redis_client,
+        redis_clients,
         module="daphne",
     )
     return results
@@ -315,7 +317,7 @@ def run_ceiling(clients, args, log_dir):
         command = [sys.executable, "bench/ceiling.py", "--host", HOST, "--port", "{port}"]
         process = started.start(command, f"ceiling-{clients}")
         urls = room_urls([process.port], clients, "bench")
-        return asyncio.run(measure("ceiling", 1, urls, [process.pid], args, None))
+        return asyncio.run(measure("ceiling", 1, urls, [process.pid], args, []))
 
 
 def ratio(result, yardstick, field):
@@ -393,50 +395,86 @@ def chart(results, path):
     figure.savefig(path, dpi=100)
 
 
-{% if cookiecutter.channel_layer == "redis" -%}
-def layer_redis():
-    """The Redis of the channel layer, as the servers see it."""
-    # Python put bench/ on the path, not the project holding the settings.
-    sys.path.insert(0, str(PROJECT_DIR))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    django.setup()
-    return redis.Redis.from_url(settings.REDIS_URL)
+def redis_clients_of(layer):
+    """Clients of the Redis servers a channels-redis layer uses, whose CPU time is reported
+    apart; none for another layer."""
+    if not layer["BACKEND"].startswith("channels_redis."):
+        return []
+    # Installed with channels-redis only.
+    import redis
+    from redis.sentinel import Sentinel
+
+    def client(host):
+        # The shapes channels-redis takes in CONFIG["hosts"].
+        if isinstance(host, str):
+            return redis.Redis.from_url(host)
+        if isinstance(host, list | tuple):
+            return redis.Redis(*host)
+        if "sentinels" in host:
+            sentinel = Sentinel(host["sentinels"], sentinel_kwargs=host.get("sentinel_kwargs"))
+            return sentinel.master_for(host["master_name"])
+        return redis.Redis.from_url(host["address"])
+
+    return [client(host) for host in layer.get("CONFIG", {}).get("hosts", ["redis://localhost"])]
 
 
-{% endif -%}
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, nargs="+", default=[10, 100, 1000])
-{%- if cookiecutter.channel_layer == "redis" %}
-    parser.add_argument("--servers", type=int, nargs="+", default=[1, 2])
-{%- endif %}
     parser.add_argument(
-        "--rate", type=float, default=500, help="deliveries a second of the fixed load"
+        "--clients",
+        type=int,
+        nargs="+",
+        default=[10, 100, 1000],
+        metavar="N",
+        help="clients in the room, a run for each (default: 10 100 1000)",
     )
-    parser.add_argument("--seconds", type=float, default=10, help="per load")
-    parser.add_argument("--results", type=Path, default=RESULTS)
-    parser.add_argument("--chart", type=Path, default=CHART)
+    parser.add_argument(
+        "--servers",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="chat server processes, a run for each (default: 1 2, or 1 with the in-memory layer)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=500,
+        help="deliveries a second of the fixed load (default: %(default)s)",
+    )
+    parser.add_argument("--seconds", type=float, default=10, help="per load (default: %(default)s)")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS,
+        metavar="PATH",
+        help=f"the figures as JSON (default: {RESULTS.relative_to(PROJECT_DIR)})",
+    )
+    parser.add_argument(
+        "--chart",
+        type=Path,
+        default=CHART,
+        metavar="PATH",
+        help=f"the chart as PNG (default: {CHART.relative_to(PROJECT_DIR)})",
+    )
     args = parser.parse_args()
+    layer = channel_layer()
+    server_counts = args.servers or ([1, 2] if shared_by_processes(layer) else [1])
+    require_shared_layer(parser, layer, max(server_counts))
+    redis_clients = redis_clients_of(layer)
     raise_open_file_limit(max(args.clients))
-{%- if cookiecutter.channel_layer == "redis" %}
-    redis_client = layer_redis()
-    server_counts = args.servers
-{%- else %}
-    redis_client = None
-    server_counts = [1]
-{%- endif %}
 
     results, log_errors = [], []
     with tempfile.TemporaryDirectory() as log_dir:
         for clients in args.clients:
             for servers in server_counts:
-                chat_results, errors = run_chat(servers, clients, args, log_dir, redis_client)
+                chat_results, errors = run_chat(servers, clients, args, log_dir, redis_clients)
                 results += chat_results
                 log_errors += errors
-            results += run_tutorial(clients, args, log_dir, redis_client)
+            results += run_tutorial(clients, args, log_dir, redis_clients)
             results += run_ceiling(clients, args, log_dir)
 
     report(results)
+    args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
     chart(results, args.chart)
     print(f"results: {args.results}, chart: {args.chart}")

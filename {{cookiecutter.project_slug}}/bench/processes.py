@@ -9,20 +9,45 @@ import sys
 import time
 from pathlib import Path
 
+from django.conf import settings
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 # The production server command (config/serve.py: daphne on uvloop), run with -m.
 SERVE_MODULE = "config.serve"
 ORIGIN = f"http://{HOST}"
-{%- if cookiecutter.channel_layer == "redis" %}
 # channels-redis drops a message for every socket of a server process whose inbox is full,
 # and says so only at INFO level: "N of M channels over capacity".
 ERROR_IN_LOG = re.compile(
     r"Traceback|Exception inside application|\bERROR\b|CRITICAL|over capacity"
 )
-{%- else %}
-ERROR_IN_LOG = re.compile(r"Traceback|Exception inside application|\bERROR\b|CRITICAL")
-{%- endif %}
+IN_MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
+
+
+def channel_layer():
+    """The default channel layer of this project's settings (its CHANNEL_LAYERS entry), read
+    with this process's environment, which the servers started here inherit."""
+    # Python put bench/ on the path, not the project holding the settings.
+    if str(PROJECT_DIR) not in sys.path:
+        sys.path.insert(0, str(PROJECT_DIR))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    return settings.CHANNEL_LAYERS["default"]
+
+
+def shared_by_processes(layer):
+    """Whether a channel layer carries messages between server processes: the in-memory
+    layer carries them between the sockets of one process only."""
+    return layer["BACKEND"] != IN_MEMORY_LAYER
+
+
+def require_shared_layer(parser, layer, servers):
+    """Stop, with one line, if several server processes would each have rooms of their own."""
+    if servers > 1 and not shared_by_processes(layer):
+        parser.exit(
+            2,
+            f"{parser.prog}: error: --servers {servers}: the in-memory channel layer carries "
+            "messages within one process only; run one server, or set REDIS_URL to use Redis\n",
+        )
 
 
 def free_port():

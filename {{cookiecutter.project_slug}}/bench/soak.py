@@ -2,12 +2,16 @@
 
 Starts its own daphne processes of this project (on loopback ports, with the database
 and channel layer of your environment: run `manage.py migrate` first), connects
---sockets clients to one room spread across them, sends --rate messages a second from a
-few of the clients, and at the end checks that every client received every message,
-that no socket was closed, and that the servers logged no error. Exits 1 if any check
-fails. Everything it does is bounded by --sockets and --seconds.
+--sockets clients to one room spread across --servers processes, sends --rate messages
+a second from a few of the clients, and at the end checks that every client received
+every message, that no socket was closed, and that the servers logged no error. Exits 1
+if any check fails, 2 if the options are refused. Everything it does is bounded by
+--sockets and --seconds.
 
-    python bench/soak.py --sockets 1000 --seconds 60 --servers 2
+More than one server needs a channel layer the processes share (Redis): the in-memory
+layer carries messages between the sockets of one process only.
+
+    python bench/soak.py --sockets 1000 --seconds 60
 """
 
 import argparse
@@ -18,12 +22,34 @@ import tempfile
 import time
 import uuid
 
-from processes import HOST, ORIGIN, Servers, raise_open_file_limit
+from processes import (
+    HOST,
+    ORIGIN,
+    Servers,
+    channel_layer,
+    raise_open_file_limit,
+    require_shared_layer,
+)
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 # A sender stays within the default flood limit (2 a second) at one message a second.
 MESSAGES_PER_SENDER_PER_SECOND = 1
+
+
+def whole_number(low, high):
+    """An argparse type: a whole number from low to high."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not from {low} to {high}")
+        return value
+
+    return parse
 
 
 class Client:
@@ -82,11 +108,32 @@ async def run(args, ports):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sockets", type=int, default=1000, choices=range(1, 5001))
-    parser.add_argument("--seconds", type=int, default=60, choices=range(1, 601))
-    parser.add_argument("--servers", type=int, default=1, choices=range(1, 9))
-    parser.add_argument("--rate", type=float, default=2, help="messages a second, in all")
+    parser.add_argument(
+        "--sockets",
+        type=whole_number(1, 5000),
+        default=1000,
+        metavar="N",
+        help="clients in the room, 1 to 5000 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=whole_number(1, 600),
+        default=60,
+        metavar="N",
+        help="how long to send, 1 to 600 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--servers",
+        type=whole_number(1, 8),
+        default=1,
+        metavar="N",
+        help="server processes, 1 to 8 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rate", type=float, default=2, help="messages a second, in all (default: %(default)s)"
+    )
     args = parser.parse_args()
+    require_shared_layer(parser, channel_layer(), args.servers)
     raise_open_file_limit(args.sockets)
 
     with tempfile.TemporaryDirectory() as log_dir:

@@ -1,19 +1,36 @@
-"""Saving messages and reading a room's history. Synchronous ORM code: the consumer calls
-it through database_sync_to_async."""
+"""Saved messages: saving them and reading a room's history.
 
+The consumer awaits save_message, history_frame and resume_frame; each runs its ORM code
+in a worker thread through database_sync_to_async, which also closes the thread's stale
+connections. A project that does not save messages has, in this module's place, one with
+the same names that keeps nothing.
+"""
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Max
 
 from chat import protocol
 from chat.models import Message
 
+KEEPS_HISTORY = True
 
+# What the functions below raise when the database fails them; the consumer answers with
+# an error frame instead of closing the socket.
+UNAVAILABLE = (DatabaseError,)
+
+
+@database_sync_to_async
 def save_message(*, room, user, display_name, text):
-    return Message.objects.create(
+    """Save a message; return its chat.message frame, with the id it was saved under."""
+    message = Message.objects.create(
         room=room,
         user=user if user.is_authenticated else None,
         display_name=display_name,
         text=text,
     )
+    return message_frame(message)
 
 
 def message_frame(message):
@@ -26,32 +43,41 @@ def page_frame(messages, limit):
     """A chat.history frame of the first ``limit`` of ``messages`` (read one further, to
     tell whether more follow), oldest first."""
     page = sorted(messages[:limit], key=lambda message: message.id)
-    frame = protocol.chat_history([message_frame(message) for message in page])
-    frame["more"] = len(messages) > limit
-    return frame
+    return protocol.chat_history(
+        [message_frame(message) for message in page], more=len(messages) > limit
+    )
 
 
-def history_frame(room, limit, before_id=None):
-    """The last ``limit`` messages of ``room`` (before ``before_id``, if given), and
+def page_size(asked=None):
+    """The size of a history page: what the client asked for, up to CHAT_HISTORY_LENGTH."""
+    return min(asked or settings.CHAT_HISTORY_LENGTH, settings.CHAT_HISTORY_LENGTH)
+
+
+@database_sync_to_async
+def history_frame(room, before_id=None, limit=None):
+    """The room's last messages (before ``before_id``, if given), a page of them, and
     whether older ones exist."""
+    limit = page_size(limit)
     messages = Message.objects.filter(room=room)
     if before_id is not None:
         messages = messages.filter(id__lt=before_id)
     return page_frame(list(messages.order_by("-id")[: limit + 1]), limit)
 
 
-def resume_frame(room, after_id, limit):
-    """The first ``limit`` messages of ``room`` after ``after_id``, and whether newer ones
-    exist."""
+@database_sync_to_async
+def resume_frame(room, after_id):
+    """The room's first page of messages after ``after_id``, and whether newer ones exist."""
+    limit = page_size()
     missed = Message.objects.filter(room=room, id__gt=after_id).order_by("id")
     return page_frame(list(missed[: limit + 1]), limit)
 
 
-def active_rooms(limit):
-    """Names of the ``limit`` rooms with the most recent messages, most recent first."""
+def active_rooms():
+    """Names of the CHAT_LOBBY_ROOMS rooms with the most recent messages, most recent
+    first."""
     return list(
         Message.objects.values("room")
         .annotate(last_id=Max("id"))
         .order_by("-last_id")
-        .values_list("room", flat=True)[:limit]
+        .values_list("room", flat=True)[: settings.CHAT_LOBBY_ROOMS]
     )

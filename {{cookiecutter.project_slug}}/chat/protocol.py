@@ -1,23 +1,36 @@
 """The wire protocol between clients and the chat consumer: frame shapes, error codes,
-close codes, and validation of what clients send. The README documents it for client
-authors; keep the two in step.
+close codes, and validation of what clients send.
+
+This module is the one source of the protocol: the consumer dispatches on CLIENT_FRAMES,
+the room page hands client_constants() to the browser client, and a test keeps the
+README's tables in step with ERROR_CODES and CLOSE_CODES.
 """
 
 import json
 import re
 
-# Close codes (4000-4999 are for applications; browsers show them to the client's code).
+# Close codes. 4000-4999 are for applications; daphne lets applications send only 1000
+# and 3000-4999, so "try again later" cannot be the standard 1013.
 CLOSE_INVALID_ROOM = 4400
 CLOSE_LOGIN_REQUIRED = 4401
 CLOSE_TOO_MANY_MESSAGES = 4429
-{%- if cookiecutter.channel_layer == "redis" %}
-# The channel layer (Redis) cannot be reached: reconnect later. (Daphne lets applications
-# send only 1000 and 3000-4999, so not the standard 1013.)
+# The channel layer cannot be reached (Redis is away): reconnect in a few seconds.
 CLOSE_TRY_AGAIN_LATER = 4503
-{%- endif %}
+# Sent by daphne itself, before the consumer sees the frame.
+CLOSE_MESSAGE_TOO_BIG = 1009
+CLOSE_INVALID_TEXT = 1007
+
+CLOSE_CODES = {
+    CLOSE_INVALID_ROOM: "invalid_room",
+    CLOSE_LOGIN_REQUIRED: "login_required",
+    CLOSE_TOO_MANY_MESSAGES: "too_many_messages",
+    CLOSE_TRY_AGAIN_LATER: "try_again_later",
+    CLOSE_MESSAGE_TOO_BIG: "message_too_big",
+    CLOSE_INVALID_TEXT: "invalid_text",
+}
 
 # Error codes sent in {"type": "error"} frames. The socket stays open after each, but for
-# invalid_room{% if cookiecutter.channel_layer == "redis" %} and unavailable{% endif %}, sent just before a close.
+# invalid_room and unavailable, each sent just before a close.
 BINARY_NOT_SUPPORTED = "binary_not_supported"
 INVALID_JSON = "invalid_json"
 INVALID_FRAME = "invalid_frame"
@@ -25,22 +38,33 @@ UNKNOWN_TYPE = "unknown_type"
 INVALID_MESSAGE = "invalid_message"
 MESSAGE_TOO_LONG = "message_too_long"
 INVALID_ROOM = "invalid_room"
-{%- if cookiecutter.persist_messages %}
 NOT_SAVED = "not_saved"
 HISTORY_UNAVAILABLE = "history_unavailable"
-{%- endif %}
 RATE_LIMITED = "rate_limited"
-{%- if cookiecutter.channel_layer == "redis" %}
 UNAVAILABLE = "unavailable"
-{%- endif %}
 
+ERROR_CODES = frozenset(
+    {
+        BINARY_NOT_SUPPORTED,
+        INVALID_JSON,
+        INVALID_FRAME,
+        UNKNOWN_TYPE,
+        INVALID_MESSAGE,
+        MESSAGE_TOO_LONG,
+        INVALID_ROOM,
+        NOT_SAVED,
+        HISTORY_UNAVAILABLE,
+        RATE_LIMITED,
+        UNAVAILABLE,
+    }
+)
+
+# Frame types.
 CHAT_MESSAGE = "chat.message"
 CHAT_HISTORY = "chat.history"
+CHAT_RESUME = "chat.resume"
 TYPING = "typing"
 PRESENCE = "presence"
-{%- if cookiecutter.persist_messages %}
-CHAT_RESUME = "chat.resume"
-{%- endif %}
 ERROR = "error"
 
 MAX_CLIENT_ID_LENGTH = 64
@@ -56,23 +80,32 @@ FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\
 
 
 class ProtocolError(Exception):
-    def __init__(self, code, detail):
+    """A frame the server cannot accept. ``client_id`` is the frame's own, when it had a
+    valid one, so that the error can name the frame it answers."""
+
+    def __init__(self, code, detail, client_id=None):
         super().__init__(detail)
         self.code = code
         self.detail = detail
+        self.client_id = client_id
 
 
 def encode(frame):
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
-def error(code, detail):
-    return {"type": ERROR, "code": code, "detail": detail}
+def error(code, detail, client_id=None):
+    frame = {"type": ERROR, "code": code, "detail": detail}
+    if client_id is not None:
+        frame["client_id"] = client_id
+    return frame
 
 
-def rate_limited(retry_after):
+def rate_limited(retry_after, client_id=None):
     return {
-        **error(RATE_LIMITED, "You are sending messages too fast; this one was not sent."),
+        **error(
+            RATE_LIMITED, "You are sending messages too fast; this one was not sent.", client_id
+        ),
         "retry_after": round(retry_after, 3),
     }
 
@@ -100,14 +133,40 @@ def chat_message(*, text, user, ts, message_id=None):
     return frame
 
 
-def chat_history(messages):
-    return {"type": CHAT_HISTORY, "messages": messages}
+def chat_history(messages, *, more):
+    return {"type": CHAT_HISTORY, "messages": messages, "more": more}
+
+
+def client_constants(*, max_message_length, keeps_history):
+    """What the browser client needs to know of the protocol, handed to it by the page."""
+    return {
+        "types": {
+            "message": CHAT_MESSAGE,
+            "history": CHAT_HISTORY,
+            "resume": CHAT_RESUME,
+            "typing": TYPING,
+            "presence": PRESENCE,
+            "error": ERROR,
+        },
+        "errors": {code: code for code in sorted(ERROR_CODES)},
+        "close": {name: code for code, name in CLOSE_CODES.items()},
+        "limits": {
+            "max_message_length": max_message_length,
+            "max_client_id_length": MAX_CLIENT_ID_LENGTH,
+        },
+        "keeps_history": keeps_history,
+    }
+
+
+# -- What clients send ---------------------------------------------------------------------
 
 
 def parse_client_frame(text_data, *, max_message_length):
     """Return the client's frame as a dict with a known "type", or raise ProtocolError.
 
-    A frame without "type" is a chat message, as in the Channels tutorial.
+    A frame without "type" is a chat message, as in the Channels tutorial. Any frame may
+    carry a "client_id", which the server echoes in its answer (the broadcast of a
+    message, the history page asked for, or an error frame).
     """
     try:
         frame = json.loads(text_data)
@@ -117,31 +176,25 @@ def parse_client_frame(text_data, *, max_message_length):
         raise ProtocolError(INVALID_JSON, "Frames must be JSON text.") from None
     if not isinstance(frame, dict):
         raise ProtocolError(INVALID_FRAME, "Frames must be JSON objects.")
+    client_id = validate_client_id(frame["client_id"]) if "client_id" in frame else None
     frame_type = frame.get("type", CHAT_MESSAGE)
-    if frame_type == TYPING:
-        return {"type": TYPING}
-    if frame_type == CHAT_MESSAGE:
-        text = validate_message_text(frame.get("message"), max_length=max_message_length)
-        message = {"type": CHAT_MESSAGE, "message": text}
-        if "client_id" in frame:
-            message["client_id"] = validate_client_id(frame["client_id"])
-        return message
-{%- if cookiecutter.persist_messages %}
-    if frame_type == CHAT_RESUME:
-        return {"type": CHAT_RESUME, "after": validate_message_id(frame.get("after"), "after")}
-    if frame_type == CHAT_HISTORY:
-        return {
-            "type": CHAT_HISTORY,
-            "before": validate_message_id(frame.get("before"), "before"),
-            "limit": validate_limit(frame.get("limit")),
-        }
-{%- endif %}
-    raise ProtocolError(UNKNOWN_TYPE, f"Unknown frame type: {str(frame_type)[:100]!r}.")
+    read_fields = CLIENT_FRAMES.get(frame_type) if isinstance(frame_type, str) else None
+    if read_fields is None:
+        raise ProtocolError(
+            UNKNOWN_TYPE, f"Unknown frame type: {str(frame_type)[:100]!r}.", client_id
+        )
+    try:
+        parsed = {"type": frame_type, **read_fields(frame, max_message_length)}
+    except ProtocolError as exc:
+        exc.client_id = client_id
+        raise
+    if client_id is not None:
+        parsed["client_id"] = client_id
+    return parsed
 
 
 def validate_client_id(client_id):
-    """The sender's own id for a message, echoed in its broadcast so that the sender can
-    match it to the message it is showing as pending."""
+    """The sender's own id for a frame, echoed in the server's answer to it."""
     if (
         not isinstance(client_id, str)
         or not 1 <= len(client_id) <= MAX_CLIENT_ID_LENGTH
@@ -168,7 +221,6 @@ def validate_message_text(text, *, max_length):
             INVALID_MESSAGE, '"message" cannot contain control characters or lone surrogates.'
         )
     return text
-{%- if cookiecutter.persist_messages %}
 
 
 def validate_limit(limit):
@@ -185,4 +237,31 @@ def validate_message_id(value, field):
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_MESSAGE_ID:
         raise ProtocolError(INVALID_FRAME, f'"{field}" must be a message id: a whole number >= 0.')
     return value
-{%- endif %}
+
+
+def _chat_message_fields(frame, max_message_length):
+    return {"message": validate_message_text(frame.get("message"), max_length=max_message_length)}
+
+
+def _typing_fields(frame, max_message_length):
+    return {}
+
+
+def _history_fields(frame, max_message_length):
+    return {
+        "before": validate_message_id(frame.get("before"), "before"),
+        "limit": validate_limit(frame.get("limit")),
+    }
+
+
+def _resume_fields(frame, max_message_length):
+    return {"after": validate_message_id(frame.get("after"), "after")}
+
+
+# Each frame type a client may send, and what reads its fields.
+CLIENT_FRAMES = {
+    CHAT_MESSAGE: _chat_message_fields,
+    TYPING: _typing_fields,
+    CHAT_HISTORY: _history_fields,
+    CHAT_RESUME: _resume_fields,
+}

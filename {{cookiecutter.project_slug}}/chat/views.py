@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from chat import {% if cookiecutter.persist_messages %}history, {% endif %}identity
+from chat import history, identity, protocol
 from chat.rooms import InvalidRoomName, normalize_room_name
 
 
@@ -19,11 +19,7 @@ def lobby(request):
             error = str(exc)
         else:
             return redirect("chat:room", room=room)
-{%- if cookiecutter.persist_messages %}
-    context = {"error": error, "active_rooms": history.active_rooms(settings.CHAT_LOBBY_ROOMS)}
-{%- else %}
-    context = {"error": error}
-{%- endif %}
+    context = {"error": error, "active_rooms": history.active_rooms()}
     return render(request, "chat/lobby.html", context)
 
 
@@ -37,8 +33,11 @@ def room(request, room):
     context = {
         "room": room,
         "display_name": identity.display_name(request.user, request.session),
-        "keeps_history": {{ cookiecutter.persist_messages }},
-        "max_message_length": settings.CHAT_MAX_MESSAGE_LENGTH,
+        # The protocol's names and limits, for the browser client (chat/static/chat/room.js).
+        "protocol": protocol.client_constants(
+            max_message_length=settings.CHAT_MAX_MESSAGE_LENGTH,
+            keeps_history=history.KEEPS_HISTORY,
+        ),
     }
     return render(request, "chat/room.html", context)
 

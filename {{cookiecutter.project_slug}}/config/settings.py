@@ -29,7 +29,6 @@ def env_list(name, default):
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
-{%- if cookiecutter.channel_layer == "redis" %}
 
 
 def env_addresses(name):
@@ -41,7 +40,6 @@ def env_addresses(name):
             raise ImproperlyConfigured(f"{name} must list host:port pairs, not {item!r}.")
         addresses.append((host, int(port)))
     return addresses
-{%- endif %}
 
 
 # Generated for this project; set DJANGO_SECRET_KEY to your own secret in production.
@@ -115,55 +113,58 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Connections come from a pool (psycopg_pool) and go back to it: Django closes them
     # after each database call of a consumer, and opening a new PostgreSQL connection for
-    # every saved message took 43% of the database thread's time (bench/README.md).
+    # every saved message was most of the time a save took.
     DATABASES["default"]["OPTIONS"] = {"pool": True}
 {%- endif %}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-{%- if cookiecutter.channel_layer == "redis" %}
 
+# The channel layer carries room messages between sockets. With a Redis to use
+# (channels-redis, the `redis` extra), any number of server processes share rooms,
+# presence and the flood limit; without one, the in-memory layer serves one process.
+{%- if cookiecutter.channel_layer == "redis" %}
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+{%- else %}
+REDIS_URL = os.environ.get("REDIS_URL", "")
+{%- endif %}
 # High availability: with REDIS_SENTINELS set ("host:port,host:port"), the channel layer
 # and presence ask those Redis Sentinels for the current master of REDIS_SENTINEL_MASTER,
 # and ask again when they lose it, so a failover is followed; REDIS_URL is then not used.
 REDIS_SENTINELS = env_addresses("REDIS_SENTINELS")
 REDIS_SENTINEL_MASTER = os.environ.get("REDIS_SENTINEL_MASTER", "mymaster")
 
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            "hosts": [
-                {"sentinels": REDIS_SENTINELS, "master_name": REDIS_SENTINEL_MASTER}
-                if REDIS_SENTINELS
-                else REDIS_URL
-            ],
-            # Projects (and test runs) sharing one Redis need prefixes of their own, or
-            # they hear each other's rooms.
-            "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "asgi"),
-            # All of a server process's room subscriptions (chat.fanout) share one inbox
-            # in Redis, and the layer drops, silently, what arrives while a process is
-            # this many messages behind in all its rooms together. Channels' default, 100,
-            # is a burst in one busy room.
-            "capacity": 1000,
+if REDIS_SENTINELS or REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {"sentinels": REDIS_SENTINELS, "master_name": REDIS_SENTINEL_MASTER}
+                    if REDIS_SENTINELS
+                    else REDIS_URL
+                ],
+                # Projects (and test runs) sharing one Redis need prefixes of their own, or
+                # they hear each other's rooms.
+                "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "asgi"),
+                # All of a server process's room subscriptions (chat.local_rooms) share one
+                # inbox in Redis, and the layer drops, silently, what arrives while a
+                # process is this many messages behind in all its rooms together. Channels'
+                # default, 100, is a burst in one busy room.
+                "capacity": 1000,
+            },
         },
-    },
-}
-{%- else %}
-
-# In-memory layer: messages reach only sockets served by this one process. Choose the
-# Redis layer (channels-redis) to run several server processes.
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels.layers.InMemoryChannelLayer",
-        # The layer drops, silently, what reaches a room's subscription (chat.fanout)
-        # while it is this many messages behind. Channels' default, 100, is a burst in
-        # one busy room.
-        "CONFIG": {"capacity": 1000},
-    },
-}
-{%- endif %}
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            # The layer drops, silently, what reaches a room's subscription
+            # (chat.local_rooms) while it is this many messages behind. Channels' default,
+            # 100, is a burst in one busy room.
+            "CONFIG": {"capacity": 1000},
+        },
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -220,7 +221,7 @@ CHAT_RATE_LIMIT_STRIKES = int(os.environ.get("CHAT_RATE_LIMIT_STRIKES", "20"))
 # whose server process died still shows as online.
 CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "30"))
 {%- if cookiecutter.persist_messages %}
-# Messages sent to a socket when it connects.
+# Messages sent to a socket when it connects, and the largest history page.
 CHAT_HISTORY_LENGTH = 50
 # Rooms with recent messages listed in the lobby.
 CHAT_LOBBY_ROOMS = 20

@@ -1,67 +1,96 @@
-import asyncio
-import json
-{%- if cookiecutter.channel_layer == "redis" %}
 import uuid
-{%- endif %}
 from urllib.parse import quote
 
 import pytest
-{%- if cookiecutter.channel_layer == "redis" %}
-import redis
-{%- endif %}
 from channels.db import database_sync_to_async
-from channels.layers import channel_layers
+from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
-{%- if cookiecutter.channel_layer == "redis" %}
 from django.conf import settings
-{%- endif %}
 from django.test import Client
+from django.utils import timezone
 
-from chat import ratelimit
+from chat import protocol, ratelimit
+from chat.rooms import group_name
 from chat.tests import servers
 from config.asgi import application
 
 # An Origin in the default ALLOWED_HOSTS; browsers always send one.
 ORIGIN = (b"origin", b"http://localhost")
-{%- if cookiecutter.channel_layer == "redis" %}
 TEST_CHANNEL_PREFIX = f"test-{uuid.uuid4().hex[:12]}"
-{%- endif %}
 
 
 def room_path(room):
     return f"/ws/chat/{quote(room, safe='')}/"
 
 
+async def post(room, text, user="system"):
+    """Send a message to the room's group, as a view or a task would."""
+    frame = protocol.encode(protocol.chat_message(text=text, user=user, ts=timezone.now()))
+    await get_channel_layer().group_send(
+        group_name(room), {"type": protocol.CHAT_MESSAGE, "frame": frame}
+    )
+
+
 class ChatCommunicator(WebsocketCommunicator):
-    """Skips presence frames, which every join and leave sends, unless a test asks for
-    them with receive_presence()."""
+    """A socket to one room. Skips presence frames, which every join and leave sends,
+    unless a test asks for them with receive_presence()."""
+
+    def __init__(self, room, headers):
+        super().__init__(application, room_path(room), headers=headers)
+        self.room = room
 
     async def receive_json_from(self, timeout=1):
         while True:
             frame = await super().receive_json_from(timeout)
-            if frame.get("type") != "presence":
+            if frame.get("type") != protocol.PRESENCE:
                 return frame
 
     async def receive_presence(self, timeout=1):
         while True:
             frame = await super().receive_json_from(timeout)
-            if frame.get("type") == "presence":
+            if frame.get("type") == protocol.PRESENCE:
                 return frame
 
-    async def receive_nothing(self, timeout=0.1, interval=0.01):
-        await asyncio.sleep(timeout)
-        while not self.output_queue.empty():
-            message = self.output_queue.get_nowait()
-            if json.loads(message.get("text") or "{}").get("type") != "presence":
-                return False
-        return True
+    async def receive_nothing(self, after=None, *, presence_too=False):
+        return await nothing_arrives(self, after=after, presence_too=presence_too)
 
 
-{%- if cookiecutter.channel_layer == "redis" %}
+async def nothing_arrives(*sockets, after=None, presence_too=False):
+    """Whether nothing (but presence frames, unless ``presence_too``) reaches any of
+    ``sockets``, all in one room, before a marker message.
+
+    The marker is sent to the room after what the test did, and a room's events reach a
+    socket in the order they were sent. The test must know that what it checks was
+    handled: it saw an answer to it, or it passes the socket that sent it as ``after``,
+    which then sends the marker itself (a socket's frames are handled in order).
+    """
+    marker = f"marker-{uuid.uuid4().hex}"
+    if after is None:
+        await post(sockets[0].room, marker)
+    else:
+        await after.send_json_to({"message": marker})
+    arrived = []
+    for socket in sockets:
+        receive = socket.receive_json_from
+        if presence_too:
+            receive = super(ChatCommunicator, socket).receive_json_from
+        arrived.append(await receive())
+    if after is not None and after not in sockets:
+        while (await after.receive_json_from()).get("message") != marker:
+            pass
+    return all(frame.get("message") == marker for frame in arrived)
+
+
+def uses_redis():
+    return settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis.")
 
 
 @pytest.fixture(scope="session", autouse=True)
 def redis_is_reachable():
+    if not uses_redis():
+        return
+    import redis
+
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
     try:
         client.ping()
@@ -73,7 +102,6 @@ def redis_is_reachable():
         )
     finally:
         client.close()
-{%- endif %}
 
 
 @pytest.fixture(autouse=True)
@@ -90,19 +118,16 @@ def fresh_rate_limits(monkeypatch):
     monkeypatch.setattr(ratelimit, "sender_buckets", ratelimit.SenderBuckets())
 
 
-{%- if cookiecutter.channel_layer == "redis" %}
-
-
 @pytest.fixture(autouse=True)
 def isolated_channel_layer(settings, monkeypatch):
     """Keep this run's rooms apart from other runs on the same Redis, here and in the
     server processes tests start."""
-    layer = settings.CHANNEL_LAYERS["default"]
-    settings.CHANNEL_LAYERS = {
-        "default": {**layer, "CONFIG": {**layer["CONFIG"], "prefix": TEST_CHANNEL_PREFIX}}
-    }
     monkeypatch.setenv("CHANNEL_LAYER_PREFIX", TEST_CHANNEL_PREFIX)
-{%- endif %}
+    if uses_redis():
+        layer = settings.CHANNEL_LAYERS["default"]
+        settings.CHANNEL_LAYERS = {
+            "default": {**layer, "CONFIG": {**layer["CONFIG"], "prefix": TEST_CHANNEL_PREFIX}}
+        }
 
 
 @pytest.fixture(autouse=True)
@@ -115,37 +140,35 @@ def fresh_channel_layer():
 
 
 @pytest.fixture
-def connect():
-    """Open sockets to the full ASGI application, as a browser would; close them afterwards."""
+async def connect():
+    """Open sockets to the full ASGI application, as a browser would; close them after
+    the test."""
     communicators = []
 
     async def open_socket(room, *, cookie=None, origin=ORIGIN, expect_accept=True):
         headers = [origin] if origin else []
         if cookie:
             headers.append((b"cookie", cookie.encode()))
-        communicator = ChatCommunicator(application, room_path(room), headers=headers)
+        communicator = ChatCommunicator(room, headers)
         communicators.append(communicator)
         connected, _ = await communicator.connect()
         assert connected is expect_accept
         return communicator
 
     yield open_socket
-    # Closing after the test's own event loop has finished is not possible; tests close
-    # their sockets, this only covers a failing test.
     for communicator in communicators:
-        communicator.future.cancel()
+        if not communicator.future.done():
+            await communicator.disconnect()
 
 
 @pytest.fixture
 def join(connect):
-    """Open a socket to a room{% if cookiecutter.persist_messages %} and read the history it receives first{% endif %}."""
+    """Open a socket to a room and read the history it receives first."""
 
     async def join_room(room, **kwargs):
         communicator = await connect(room, **kwargs)
-{%- if cookiecutter.persist_messages %}
         history = await communicator.receive_json_from()
-        assert history["type"] == "chat.history"
-{%- endif %}
+        assert history["type"] == protocol.CHAT_HISTORY
         return communicator
 
     return join_room

@@ -2,15 +2,13 @@
 WebSocket protocol itself, several processes, restarts.
 
 Servers run `python -m config.serve config.asgi:application`, as in production, against
-the test database{% if cookiecutter.channel_layer == "redis" %} and the Redis at REDIS_URL{% endif %}.
+the test database and the tests' channel layer (with Redis, under the tests' own prefix).
 """
 
 import asyncio
 import json
 import os
-{%- if cookiecutter.channel_layer == "redis" %}
 import shutil
-{%- endif %}
 import socket
 import subprocess
 import sys
@@ -19,15 +17,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-{%- if cookiecutter.database == "postgresql" %}
 from django.db import connection
-{%- endif %}
-{%- if cookiecutter.channel_layer == "redis" %}
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
-{%- else %}
-from websockets.exceptions import ConnectionClosed
-{%- endif %}
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -37,31 +29,27 @@ ORIGIN = f"http://{HOST}"
 
 def server_env(tmp_path):
     """The environment of server processes: the test database, a prepared schema."""
-{%- if cookiecutter.database == "postgresql" %}
-    db = connection.settings_dict
-    database_url = (
-        f"postgres://{quote(db['USER'])}:{quote(db['PASSWORD'] or '')}"
-        f"@{db['HOST']}:{db['PORT']}/{quote(db['NAME'])}"
-    )
-{%- else %}
-    # The test database lives in memory, out of other processes' reach: give the servers
-    # a file database of their own.
-    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-{%- endif %}
     env = {
         **os.environ,
-        "DATABASE_URL": database_url,
         "DJANGO_ALLOWED_HOSTS": HOST,
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
-{%- if cookiecutter.database == "sqlite" %}
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=PROJECT_DIR,
-        env=env,
-        check=True,
-    )
-{%- endif %}
+    if connection.vendor == "sqlite":
+        # The test database lives in memory, out of other processes' reach: give the
+        # servers a file database of their own.
+        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=PROJECT_DIR,
+            env=env,
+            check=True,
+        )
+    else:
+        db = connection.settings_dict
+        env["DATABASE_URL"] = (
+            f"{connection.vendor}://{quote(db['USER'])}:{quote(db['PASSWORD'] or '')}"
+            f"@{db['HOST']}:{db['PORT']}/{quote(db['NAME'])}"
+        )
     return env
 
 
@@ -138,7 +126,6 @@ async def wait_closed(websocket, timeout=15):
         while True:
             await asyncio.wait_for(websocket.recv(), timeout=timeout)
     return websocket.close_code
-{%- if cookiecutter.channel_layer == "redis" %}
 
 
 async def round_trip(url, text):
@@ -190,4 +177,3 @@ class RedisProcess:
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=10)
-{%- endif %}

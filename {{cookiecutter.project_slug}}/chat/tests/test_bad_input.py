@@ -40,8 +40,6 @@ async def test_bad_frame_gets_error_and_socket_keeps_working(join, text, code):
     assert await bob.receive_nothing()
     await alice.send_json_to({"message": "still works"})
     assert (await bob.receive_json_from())["message"] == "still works"
-    await alice.disconnect()
-    await bob.disconnect()
 
 
 async def test_binary_frame_gets_error(join):
@@ -50,7 +48,6 @@ async def test_binary_frame_gets_error(join):
     await alice.send_to(bytes_data=b"\x00\x01")
 
     assert (await alice.receive_json_from())["code"] == protocol.BINARY_NOT_SUPPORTED
-    await alice.disconnect()
 
 
 @override_settings(CHAT_MAX_MESSAGE_LENGTH=10)
@@ -62,7 +59,6 @@ async def test_message_over_the_maximum_length_is_refused(join):
 
     await alice.send_json_to({"message": "x" * 10})
     assert (await alice.receive_json_from())["message"] == "x" * 10
-    await alice.disconnect()
 
 
 async def test_text_that_looks_like_html_is_sent_as_text(join):
@@ -71,4 +67,3 @@ async def test_text_that_looks_like_html_is_sent_as_text(join):
     await alice.send_json_to({"message": "<img src=x onerror=alert(1)>"})
 
     assert (await alice.receive_json_from())["message"] == "<img src=x onerror=alert(1)>"
-    await alice.disconnect()

@@ -31,7 +31,6 @@ async def test_new_socket_receives_the_last_50_messages_oldest_first(connect):
     ids = [message["id"] for message in frame["messages"]]
     assert ids == sorted(ids)
     assert all(message["type"] == "chat.message" for message in frame["messages"])
-    await communicator.disconnect()
 
 
 async def test_message_is_saved_before_it_is_broadcast(join):
@@ -42,7 +41,6 @@ async def test_message_is_saved_before_it_is_broadcast(join):
 
     saved = await database_sync_to_async(Message.objects.get)(id=frame["id"])
     assert (saved.room, saved.text, saved.display_name) == ("lobby", "keep me", frame["user"])
-    await alice.disconnect()
 
 
 async def test_history_carries_what_was_broadcast(join, connect):
@@ -54,14 +52,13 @@ async def test_history_carries_what_was_broadcast(join, connect):
     later = await connect("lobby")
 
     assert (await later.receive_json_from())["messages"] == [broadcast]
-    await later.disconnect()
 
 
 async def test_message_that_cannot_be_saved_is_not_broadcast(join, monkeypatch):
     alice = await join("lobby")
     bob = await join("lobby")
 
-    def failing_save(**kwargs):
+    async def failing_save(**kwargs):
         raise DatabaseError("disk full")
 
     with monkeypatch.context() as patch:
@@ -75,8 +72,6 @@ async def test_message_that_cannot_be_saved_is_not_broadcast(join, monkeypatch):
 
     await alice.send_json_to({"message": "again"})
     assert (await bob.receive_json_from())["message"] == "again"
-    await alice.disconnect()
-    await bob.disconnect()
 
 
 async def test_logged_in_sender_is_linked_to_the_message(join, session_cookie):
@@ -87,7 +82,6 @@ async def test_logged_in_sender_is_linked_to_the_message(join, session_cookie):
 
     saved = await database_sync_to_async(Message.objects.select_related("user").get)(id=frame["id"])
     assert saved.user.username == "alice"
-    await alice.disconnect()
 
 
 @pytest.mark.django_db
@@ -95,7 +89,8 @@ def test_active_rooms_are_listed_most_recent_first(client):
     for room in ["old", "newer", "old", "newest"]:
         Message.objects.create(room=room, display_name="guest-1", text="hi")
 
-    assert history.active_rooms(limit=2) == ["newest", "old"]
+    with override_settings(CHAT_LOBBY_ROOMS=2):
+        assert history.active_rooms() == ["newest", "old"]
     assert client.get("/").context["active_rooms"] == ["newest", "old", "newer"]
 
 
@@ -115,7 +110,6 @@ async def test_resume_sends_the_missed_messages_in_order_then_says_there_are_no_
         "message 4",
     ]
     assert frame["more"] is False
-    await alice.disconnect()
 
 
 @override_settings(CHAT_HISTORY_LENGTH=2)
@@ -134,7 +128,6 @@ async def test_resume_pages_through_many_missed_messages(join):
         more = frame["more"]
 
     assert received == [f"message {number}" for number in range(5)]
-    await alice.disconnect()
 
 
 @pytest.mark.parametrize("after", [None, "12", -1, 1.5, True, 2**63, [1]])
@@ -146,23 +139,22 @@ async def test_resume_with_a_bad_id_gets_an_error(join, after):
     frame = await alice.receive_json_from()
     assert frame["type"] == "error"
     assert frame["code"] == protocol.INVALID_FRAME
-    await alice.disconnect()
 
 
 async def test_history_that_cannot_be_read_gets_an_error_and_the_socket_stays(join, monkeypatch):
     alice = await join("lobby")
 
-    def failing_read(*args):
+    async def failing_read(*args):
         raise DatabaseError("connection lost")
 
     with monkeypatch.context() as patch:
         patch.setattr(history, "resume_frame", failing_read)
-        await alice.send_json_to({"type": "chat.resume", "after": 0})
-        assert (await alice.receive_json_from())["code"] == protocol.HISTORY_UNAVAILABLE
+        await alice.send_json_to({"type": "chat.resume", "after": 0, "client_id": "r-1"})
+        frame = await alice.receive_json_from()
+        assert (frame["code"], frame["client_id"]) == (protocol.HISTORY_UNAVAILABLE, "r-1")
 
     await alice.send_json_to({"message": "still connected"})
     assert (await alice.receive_json_from())["message"] == "still connected"
-    await alice.disconnect()
 
 
 async def test_older_pages_come_oldest_first_until_there_are_no_more(join, connect):
@@ -180,7 +172,6 @@ async def test_older_pages_come_oldest_first_until_there_are_no_more(join, conne
         received = [message["message"] for message in page["messages"]] + received
 
     assert received == [f"message {number}" for number in range(120)]
-    await alice.disconnect()
 
 
 async def test_page_size_is_capped_by_the_server(connect):
@@ -192,7 +183,6 @@ async def test_page_size_is_capped_by_the_server(connect):
     assert len((await alice.receive_json_from())["messages"]) == 50
     await alice.send_json_to({"type": "chat.history", "before": newest_id + 1, "limit": 3})
     assert len((await alice.receive_json_from())["messages"]) == 3
-    await alice.disconnect()
 
 
 @pytest.mark.parametrize(
@@ -210,4 +200,37 @@ async def test_bad_history_request_gets_an_error(join, frame):
     await alice.send_json_to(frame)
 
     assert (await alice.receive_json_from())["code"] == protocol.INVALID_FRAME
-    await alice.disconnect()
+
+
+async def test_each_history_page_names_the_request_it_answers(join):
+    # Clients match pages to requests by client_id, not by order: a request may be
+    # answered with an error instead, or overtaken by another.
+    await add_messages("lobby", 3)
+    alice = await join("lobby")
+    first_id = (await database_sync_to_async(Message.objects.first)()).id
+
+    await alice.send_json_to({"type": "chat.history", "before": first_id + 2, "client_id": "h-1"})
+    await alice.send_json_to({"type": "chat.resume", "after": first_id, "client_id": "r-2"})
+
+    older = await alice.receive_json_from()
+    assert (older["client_id"], [m["message"] for m in older["messages"]]) == (
+        "h-1",
+        ["message 0", "message 1"],
+    )
+    missed = await alice.receive_json_from()
+    assert (missed["client_id"], [m["message"] for m in missed["messages"]]) == (
+        "r-2",
+        ["message 1", "message 2"],
+    )
+
+
+@override_settings(CHAT_RATE_LIMIT_BURST=1, CHAT_RATE_LIMIT_PER_SECOND=0.01)
+async def test_a_history_request_over_the_flood_limit_is_refused_by_name(join):
+    alice = await join("lobby")
+    await alice.send_json_to({"type": "chat.history", "before": 1, "client_id": "h-1"})
+    assert (await alice.receive_json_from())["client_id"] == "h-1"
+
+    await alice.send_json_to({"type": "chat.history", "before": 1, "client_id": "h-2"})
+
+    frame = await alice.receive_json_from()
+    assert (frame["code"], frame["client_id"]) == (protocol.RATE_LIMITED, "h-2")

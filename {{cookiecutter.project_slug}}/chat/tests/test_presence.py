@@ -4,10 +4,12 @@ import asyncio
 import uuid
 
 import pytest
+from channels.layers import get_channel_layer
 from django.test import override_settings
 
 from chat import consumers, presence
 from chat.rooms import group_name
+from chat.tests.conftest import nothing_arrives
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,12 +24,10 @@ async def test_joining_is_announced_with_the_list_of_who_is_online(join, session
     alice = await join(room, cookie=await session_cookie("alice"))
     assert (await alice.receive_presence())["users"] == ["alice"]
 
-    bob = await join(room, cookie=await session_cookie("bob"))
+    await join(room, cookie=await session_cookie("bob"))
 
     frame = await alice.receive_presence()
     assert frame == {"type": "presence", "users": ["alice", "bob"], "count": 2, "joined": "bob"}
-    await alice.disconnect()
-    await bob.disconnect()
 
 
 async def test_a_user_with_several_tabs_is_listed_once_and_leaves_with_the_last(
@@ -56,7 +56,6 @@ async def test_a_user_with_several_tabs_is_listed_once_and_leaves_with_the_last(
         "count": 1,
         "left": "alice",
     }
-    await bob.disconnect()
 
 
 async def test_presence_is_per_room(join, session_cookie, room):
@@ -64,21 +63,20 @@ async def test_presence_is_per_room(join, session_cookie, room):
     await alice.receive_presence()
 
     bob = await join(f"{room}-elsewhere", cookie=await session_cookie("bob"))
+    assert (await bob.receive_presence())["joined"] == "bob"
 
-    assert await alice.receive_nothing()
-    await alice.disconnect()
-    await bob.disconnect()
+    assert await alice.receive_nothing(presence_too=True)
 
 
 @override_settings(CHAT_PRESENCE_TTL=0.3)
 async def test_entries_that_are_not_renewed_expire(join, session_cookie, room):
     # A socket of a server process that died stops renewing its entry.
-    await presence.add_entry(group_name(room), "dead-process-channel", "ghost")
+    store = presence.store_for(get_channel_layer())
+    await store.add(group_name(room), "dead-process-channel", "ghost")
     alice = await join(room, cookie=await session_cookie("alice"))
     assert (await alice.receive_presence())["users"] == ["alice", "ghost"]
 
     assert (await alice.receive_presence(timeout=3))["users"] == ["alice"]
-    await alice.disconnect()
 
 
 @override_settings(CHAT_PRESENCE_TTL=0.3)
@@ -91,12 +89,10 @@ async def test_big_rooms_learn_of_joins_by_refreshing(join, session_cookie, room
     assert (await bob.receive_presence())["users"] == ["alice", "bob"]
 
     assert (await alice.receive_presence(timeout=3))["users"] == ["alice", "bob"]
-    await alice.disconnect()
-    await bob.disconnect()
 
 
 class Calls:
-    """Stands in for an async function of chat.presence, counting the calls to it."""
+    """Stands in for an async method of the presence store, counting the calls to it."""
 
     def __init__(self, function):
         self.function = function
@@ -113,15 +109,14 @@ async def test_a_renewal_reads_the_list_once_per_room_not_once_per_socket(
 ):
     monkeypatch.setattr(presence, "ANNOUNCE_LIMIT", 1)
     sockets = [await join(room, cookie=await session_cookie(f"user{i}")) for i in range(5)]
-    reads = Calls(presence.users)
-    monkeypatch.setattr(presence, "users", reads)
+    store = presence.store_for(get_channel_layer())
+    reads = Calls(store.users)
+    monkeypatch.setattr(store, "users", reads)
 
     for socket in sockets:
         while (await socket.receive_presence(timeout=3))["count"] < len(sockets):
             pass
     assert reads.count <= 1
-    for socket in sockets:
-        await socket.disconnect()
 
 
 @override_settings(CHAT_PRESENCE_TTL=0.3)
@@ -131,9 +126,10 @@ async def test_a_crowd_joining_a_big_room_does_not_read_the_list_for_each_join(
     monkeypatch.setattr(presence, "ANNOUNCE_LIMIT", 1)
     alice = await join(room, cookie=await session_cookie("alice"))
     await join(room, cookie=await session_cookie("bob"))
-    list_reads = [Calls(presence.add_entry), Calls(presence.remove_entry)]
-    monkeypatch.setattr(presence, "add_entry", list_reads[0])
-    monkeypatch.setattr(presence, "remove_entry", list_reads[1])
+    store = presence.store_for(get_channel_layer())
+    list_reads = [Calls(store.add), Calls(store.remove)]
+    monkeypatch.setattr(store, "add", list_reads[0])
+    monkeypatch.setattr(store, "remove", list_reads[1])
 
     crowd = [await join(room, cookie=await session_cookie(f"user{i}")) for i in range(5)]
     frame = await crowd[-1].receive_presence()
@@ -156,10 +152,7 @@ async def test_typing_reaches_the_others_at_most_every_two_seconds(join, session
     await alice.send_json_to({"type": "typing"})
 
     assert await bob.receive_json_from() == {"type": "typing", "user": "alice"}
-    assert await bob.receive_nothing()
-    assert await alice.receive_nothing()
+    assert await nothing_arrives(alice, bob, after=alice)
     await asyncio.sleep(consumers.TYPING_INTERVAL)
     await alice.send_json_to({"type": "typing"})
     assert await bob.receive_json_from() == {"type": "typing", "user": "alice"}
-    await alice.disconnect()
-    await bob.disconnect()

@@ -42,11 +42,9 @@ def test_encode_keeps_unicode_readable():
         "user": "guest-1",
         "ts": "2026-01-02T03:04:05+00:00",
     }
-{%- if cookiecutter.persist_messages %}
 
 
 def test_resume_frame_is_parsed():
     frame = protocol.parse_client_frame('{"type": "chat.resume", "after": 7}', max_message_length=1)
 
     assert frame == {"type": protocol.CHAT_RESUME, "after": 7}
-{%- endif %}

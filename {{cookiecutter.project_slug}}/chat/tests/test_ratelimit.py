@@ -3,6 +3,7 @@ from django.test import override_settings
 
 from chat import protocol
 from chat.ratelimit import SenderBuckets, TokenBucket
+from chat.tests.conftest import nothing_arrives
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,11 +65,9 @@ async def test_flooding_gets_rate_limited_and_others_still_get_through(join):
     assert frame["type"] == "error"
     assert frame["code"] == protocol.RATE_LIMITED
     assert frame["retry_after"] > 0
-    assert await bob.receive_nothing()
+    assert await nothing_arrives(bob, flooder)
     await bob.send_json_to({"message": "bob is not limited"})
     assert (await flooder.receive_json_from())["message"] == "bob is not limited"
-    await flooder.disconnect()
-    await bob.disconnect()
 
 
 @override_settings(CHAT_RATE_LIMIT_BURST=2, CHAT_RATE_LIMIT_PER_SECOND=0.01)
@@ -84,8 +83,6 @@ async def test_a_users_sockets_share_the_limit(join, session_cookie):
     await second.send_json_to({"message": "3"})
 
     assert (await second.receive_json_from())["code"] == protocol.RATE_LIMITED
-    await first.disconnect()
-    await second.disconnect()
 
 
 @override_settings(
@@ -105,4 +102,3 @@ async def test_persistent_flooding_closes_the_socket(join):
         "type": "websocket.close",
         "code": protocol.CLOSE_TOO_MANY_MESSAGES,
     }
-    await flooder.disconnect()

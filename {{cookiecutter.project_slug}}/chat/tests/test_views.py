@@ -1,9 +1,12 @@
+import json
 import re
 from urllib.parse import quote
 
 import pytest
 from django.test import override_settings
 from django.urls import reverse
+
+from chat import history, protocol
 
 pytestmark = pytest.mark.django_db
 
@@ -49,8 +52,26 @@ def test_room_name_is_escaped_in_the_page(client):
 def test_room_page_has_no_inline_script(client):
     content = client.get("/chat/lobby/").content.decode()
 
-    scripts = re.findall(r"<script[^>]*>(.*?)</script>", content, flags=re.DOTALL)
-    assert scripts == [""]
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", content, flags=re.DOTALL)
+    # Data for the client, which browsers never run, and the client itself, from a file.
+    assert [attributes for attributes, _ in scripts] == [
+        ' id="chat-protocol" type="application/json"',
+        ' type="module" src="/static/chat/room.js"',
+    ]
+    assert scripts[1][1] == ""
+
+
+@override_settings(CHAT_MAX_MESSAGE_LENGTH=123)
+def test_room_page_hands_the_client_the_servers_protocol(client):
+    content = client.get("/chat/lobby/").content.decode()
+
+    data = re.search(r'<script id="chat-protocol" type="application/json">(.*?)</script>', content)
+    constants = json.loads(data.group(1))
+    assert constants == protocol.client_constants(
+        max_message_length=123, keeps_history=history.KEEPS_HISTORY
+    )
+    assert constants["close"]["invalid_room"] == protocol.CLOSE_INVALID_ROOM
+    assert 'maxlength="123"' in content
 
 
 def test_guest_name_lasts_for_the_session(client):

@@ -1,9 +1,14 @@
 // Chat room client: a plain JavaScript module, no build step.
 // Text from the server is rendered with textContent, never as HTML.
 
-const CLOSE_INVALID_ROOM = 4400;
-const CLOSE_LOGIN_REQUIRED = 4401;
-const CLOSE_TOO_MANY_MESSAGES = 4429;
+// Frame types, error and close codes, and limits, as the server defines them
+// (chat/protocol.py), handed over by the page.
+const PROTOCOL = JSON.parse(document.getElementById("chat-protocol").textContent);
+const TYPES = PROTOCOL.types;
+const ERRORS = PROTOCOL.errors;
+const CLOSE = PROTOCOL.close;
+const keepsHistory = PROTOCOL.keeps_history;
+
 const MAX_RECONNECT_DELAY_MS = 30000;
 const TYPING_SEND_INTERVAL_MS = 3000;
 const TYPING_SHOWN_MS = 4000;
@@ -11,7 +16,6 @@ const TYPING_SHOWN_MS = 4000;
 const chat = document.getElementById("chat");
 const room = chat.dataset.room;
 const me = chat.dataset.user;
-const keepsHistory = chat.dataset.keepsHistory === "true";
 const messageList = document.getElementById("messages");
 const statusLine = document.getElementById("status");
 const typingLine = document.getElementById("typing");
@@ -27,9 +31,21 @@ let socket = null;
 let reconnectAttempts = 0;
 let hasConnected = false;
 let lastTypingSent = 0;
-// What each chat.history frame answers, in order: the socket's first one comes unasked.
-let historyReplies = [];
+// What each history request asked for ("older" or "resume"), by the client_id the server
+// echoes in its answer. The socket's first chat.history frame comes unasked, without one.
+let historyRequests = new Map();
 let olderExhausted = false;
+
+// Ids for the frames this page sends. crypto.randomUUID() exists only on secure pages
+// (HTTPS or localhost), not on a plain-HTTP page served from a LAN address, so: a random
+// prefix per page, from crypto.getRandomValues(), which exists everywhere, and a counter.
+const idPrefix = Array.from(crypto.getRandomValues(new Uint8Array(8)), (byte) =>
+  byte.toString(16).padStart(2, "0")).join("");
+let idCounter = 0;
+function newClientId() {
+  idCounter += 1;
+  return `${idPrefix}-${idCounter}`;
+}
 
 function socketUrl() {
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
@@ -88,7 +104,8 @@ function showMessage(frame) {
 }
 
 function showHistory(frame) {
-  const reply = historyReplies.shift() || "initial";
+  const reply = historyRequests.get(frame.client_id) || "initial";
+  historyRequests.delete(frame.client_id);
   const heightBefore = messageList.scrollHeight;
   frame.messages.forEach(showMessage);
   if (reply === "resume") {
@@ -128,10 +145,10 @@ function showPresence(frame) {
 
 function handleFrame(frame) {
   switch (frame.type) {
-    case "chat.history":
+    case TYPES.history:
       showHistory(frame);
       break;
-    case "chat.message":
+    case TYPES.message:
       if (typing.has(frame.user)) {
         clearTimeout(typing.get(frame.user));
         typing.delete(frame.user);
@@ -139,15 +156,16 @@ function handleFrame(frame) {
       }
       showMessage(frame);
       break;
-    case "typing":
+    case TYPES.typing:
       showTyping(frame.user);
       break;
-    case "presence":
+    case TYPES.presence:
       showPresence(frame);
       break;
-    case "error":
-      if (frame.code === "history_unavailable") historyReplies.shift();
-      if (frame.code === "rate_limited") {
+    case TYPES.error:
+      // A history request that failed may be asked again.
+      historyRequests.delete(frame.client_id);
+      if (frame.code === ERRORS.rate_limited) {
         setStatus(`Slow down: try again in ${Math.ceil(frame.retry_after)} s.`, true);
       } else {
         setStatus(frame.detail, true);
@@ -157,21 +175,26 @@ function handleFrame(frame) {
 }
 
 // Ask for the messages after the last one shown: those sent while disconnected.
+function requestHistory(kind, frame) {
+  const clientId = newClientId();
+  historyRequests.set(clientId, kind);
+  send({ ...frame, client_id: clientId });
+}
+
 function requestResume() {
-  historyReplies.push("resume");
-  send({ type: "chat.resume", after: lastId });
+  requestHistory("resume", { type: TYPES.resume, after: lastId });
 }
 
 function requestOlder() {
   const oldest = messageList.querySelector("li[data-id]");
-  if (!keepsHistory || olderExhausted || historyReplies.includes("older") || !oldest) return;
-  historyReplies.push("older");
-  send({ type: "chat.history", before: Number(oldest.dataset.id) });
+  const asking = [...historyRequests.values()].includes("older");
+  if (!keepsHistory || olderExhausted || asking || !oldest) return;
+  requestHistory("older", { type: TYPES.history, before: Number(oldest.dataset.id) });
 }
 
 function connect() {
   socket = new WebSocket(socketUrl());
-  historyReplies = [];
+  historyRequests = new Map();
   socket.addEventListener("open", () => {
     reconnectAttempts = 0;
     if (hasConnected && !keepsHistory) {
@@ -185,15 +208,15 @@ function connect() {
   socket.addEventListener("message", (event) => handleFrame(JSON.parse(event.data)));
   socket.addEventListener("close", (event) => {
     for (const item of pending.values()) item.classList.add("failed");
-    if (event.code === CLOSE_LOGIN_REQUIRED) {
+    if (event.code === CLOSE.login_required) {
       setStatus("Log in to chat in this room.", true);
       return;
     }
-    if (event.code === CLOSE_INVALID_ROOM) {
+    if (event.code === CLOSE.invalid_room) {
       setStatus("This room name is not valid.", true);
       return;
     }
-    if (event.code === CLOSE_TOO_MANY_MESSAGES) {
+    if (event.code === CLOSE.too_many_messages) {
       reconnectAttempts = Math.max(reconnectAttempts, 3);
     }
     // Exponential backoff with full jitter, so that clients dropped together by a server
@@ -210,13 +233,13 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   const message = input.value;
   if (!message.trim() || !socket || socket.readyState !== WebSocket.OPEN) return;
-  const clientId = crypto.randomUUID();
+  const clientId = newClientId();
   const item = messageItem({ user: me, message });
   item.classList.add("pending");
   messageList.append(item);
   messageList.scrollTop = messageList.scrollHeight;
   pending.set(clientId, item);
-  send({ type: "chat.message", message, client_id: clientId });
+  send({ type: TYPES.message, message, client_id: clientId });
   input.value = "";
   lastTypingSent = 0;
 });
@@ -225,7 +248,7 @@ input.addEventListener("input", () => {
   const now = Date.now();
   if (input.value && now - lastTypingSent > TYPING_SEND_INTERVAL_MS) {
     lastTypingSent = now;
-    send({ type: "typing" });
+    send({ type: TYPES.typing });
   }
 });
 

@@ -1,4 +1,5 @@
-"""One subscription per room and server process, shared by the process's sockets there."""
+"""One room object per room and server process: one subscription, shared by the process's
+sockets there, delivered to with one error policy."""
 
 import asyncio
 import json
@@ -6,13 +7,10 @@ import uuid
 
 import pytest
 from channels.layers import get_channel_layer
-from django.utils import timezone
-{%- if cookiecutter.channel_layer == "redis" %}
-from redis.exceptions import ConnectionError as RedisConnectionError
-{%- endif %}
 
-from chat import fanout, protocol
+from chat import local_rooms
 from chat.rooms import group_name
+from chat.tests.conftest import post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,26 +33,29 @@ class Inbox:
         return await asyncio.wait_for(self.events.get(), timeout=2)
 
 
-async def group_members(group):
-    layer = get_channel_layer()
-{%- if cookiecutter.channel_layer == "redis" %}
-    connection = layer.connection(layer.consistent_hash(group))
-    return await connection.zcard(layer._group_key(group))
-{%- else %}
-    return len(layer.groups.get(group, {}))
-{%- endif %}
+class GroupCalls:
+    """Records the channel layer's group_add and group_discard calls for one group."""
+
+    def __init__(self, layer, group, monkeypatch):
+        self.added, self.discarded = [], []
+        for name, calls in (("group_add", self.added), ("group_discard", self.discarded)):
+            monkeypatch.setattr(layer, name, self.recording(getattr(layer, name), group, calls))
+
+    @staticmethod
+    def recording(method, group, calls):
+        async def recorded(called_group, channel):
+            await method(called_group, channel)
+            if called_group == group:
+                calls.append(channel)
+
+        return recorded
 
 
-async def post(room, text):
-    """Send a message to the room's group, as a view or a task would."""
-    frame = protocol.encode(protocol.chat_message(text=text, user="system", ts=timezone.now()))
-    await get_channel_layer().group_send(group_name(room), {"type": "chat.message", "frame": frame})
-
-
-async def test_a_room_is_one_group_member_per_process_whatever_its_size(join, room):
+async def test_a_room_is_one_group_member_per_process_whatever_its_size(join, room, monkeypatch):
     # So a message to the room is one message in the channel layer, not one per socket.
+    calls = GroupCalls(get_channel_layer(), group_name(room), monkeypatch)
     sockets = [await join(room) for _ in range(3)]
-    assert await group_members(group_name(room)) == 1
+    assert len(calls.added) == 1
 
     await sockets[0].send_json_to({"message": "hello all"})
 
@@ -62,7 +63,8 @@ async def test_a_room_is_one_group_member_per_process_whatever_its_size(join, ro
         assert (await socket.receive_json_from())["message"] == "hello all"
     for socket in sockets:
         await socket.disconnect()
-    assert await group_members(group_name(room)) == 0
+    assert calls.discarded == calls.added
+    assert group_name(room) not in local_rooms.open_rooms()
 
 
 async def test_anything_sent_to_the_rooms_group_reaches_its_sockets(join, room):
@@ -74,8 +76,6 @@ async def test_anything_sent_to_the_rooms_group_reaches_its_sockets(join, room):
 
     assert (await alice.receive_json_from())["message"] == "from a task"
     assert (await bob.receive_json_from())["message"] == "from a task"
-    await alice.disconnect()
-    await bob.disconnect()
 
 
 async def test_a_burst_bigger_than_channels_default_capacity_reaches_every_socket(join, room):
@@ -91,8 +91,6 @@ async def test_a_burst_bigger_than_channels_default_capacity_reaches_every_socke
     for socket in (alice, bob):
         received = [(await socket.receive_json_from())["message"] for _ in burst]
         assert sorted(received) == sorted(burst)
-    await alice.disconnect()
-    await bob.disconnect()
 
 
 async def test_membership_is_renewed_before_the_layer_expires_it(join, room):
@@ -106,7 +104,6 @@ async def test_membership_is_renewed_before_the_layer_expires_it(join, room):
     await alice.send_json_to({"message": "still here"})
 
     assert (await alice.receive_json_from())["message"] == "still here"
-    await alice.disconnect()
 
 
 async def test_sockets_that_join_together_share_one_subscription(room):
@@ -114,17 +111,18 @@ async def test_sockets_that_join_together_share_one_subscription(room):
     group = group_name(room)
     inboxes = [Inbox() for _ in range(5)]
 
-    await asyncio.gather(
-        *(fanout.join(layer, group, f"socket-{n}", inbox) for n, inbox in enumerate(inboxes))
+    rooms = await asyncio.gather(
+        *(local_rooms.join(layer, group, f"socket-{n}", inbox) for n, inbox in enumerate(inboxes))
     )
     await layer.group_send(group, {"type": "chat.message", "frame": "{}"})
 
     for inbox in inboxes:
         assert (await inbox.get())["type"] == "chat.message"
-    assert len(fanout._rooms()) == 1
+    assert all(room is rooms[0] for room in rooms)
+    assert local_rooms.open_rooms() == {group}
     for n in range(5):
-        await fanout.leave(group, f"socket-{n}")
-    assert fanout._rooms() == {}
+        await rooms[n].leave(f"socket-{n}")
+    assert local_rooms.open_rooms() == set()
 
 
 async def test_a_socket_that_fails_costs_the_others_nothing(room, caplog):
@@ -135,9 +133,9 @@ async def test_a_socket_that_fails_costs_the_others_nothing(room, caplog):
     async def broken(event):
         raise RuntimeError("this socket is broken")
 
-    await fanout.join(layer, group, "before", before)
-    await fanout.join(layer, group, "broken", broken)
-    await fanout.join(layer, group, "after", after)
+    room = await local_rooms.join(layer, group, "before", before)
+    await local_rooms.join(layer, group, "broken", broken)
+    await local_rooms.join(layer, group, "after", after)
     for number in range(3):
         await layer.group_send(group, {"type": "chat.message", "frame": json.dumps(number)})
 
@@ -146,53 +144,55 @@ async def test_a_socket_that_fails_costs_the_others_nothing(room, caplog):
         assert (await after.get())["frame"] == json.dumps(number)
     assert "this socket is broken" in caplog.text
     for name in ("before", "broken", "after"):
-        await fanout.leave(group, name)
+        await room.leave(name)
 
 
 async def test_the_last_socket_to_leave_ends_the_subscription(room):
     layer = get_channel_layer()
     group = group_name(room)
     first, second = Inbox(), Inbox()
-    await fanout.join(layer, group, "first", first)
-    await fanout.leave(group, "first")
+    room = await local_rooms.join(layer, group, "first", first)
+    await room.leave("first")
 
-    await fanout.join(layer, group, "second", second)
+    room = await local_rooms.join(layer, group, "second", second)
     await layer.group_send(group, {"type": "chat.message", "frame": "{}"})
 
     assert (await second.get())["type"] == "chat.message"
     assert first.events.empty()
-    await fanout.leave(group, "second")
-{%- if cookiecutter.channel_layer == "redis" %}
+    await room.leave("second")
 
 
-async def test_a_room_cut_off_from_redis_tells_its_sockets_and_reopens_afresh(room, monkeypatch):
+async def test_a_room_cut_off_from_the_layer_tells_its_sockets_and_reopens_afresh(
+    room, monkeypatch
+):
     layer = get_channel_layer()
     group = group_name(room)
-    redis_gone = asyncio.Event()
+    layer_gone = asyncio.Event()
+    receive = layer.receive
 
-    async def receive_until_redis_goes(channel):
-        await redis_gone.wait()
-        raise RedisConnectionError("Connection refused")
+    async def receive_until_the_layer_goes(channel):
+        await layer_gone.wait()
+        raise ConnectionError("Connection refused")
 
-    monkeypatch.setattr(layer, "receive", receive_until_redis_goes)
+    monkeypatch.setattr(layer, "receive", receive_until_the_layer_goes)
     cut_off = Inbox()
-    await fanout.join(layer, group, "cut-off", cut_off)
+    lost_room = await local_rooms.join(layer, group, "cut-off", cut_off)
+    calls = GroupCalls(layer, group, monkeypatch)
 
-    redis_gone.set()
+    layer_gone.set()
 
-    assert await cut_off.get() == fanout.UNAVAILABLE
-    monkeypatch.undo()
+    assert await cut_off.get() == local_rooms.UNAVAILABLE
+    monkeypatch.setattr(layer, "receive", receive)
     later = Inbox()
-    await fanout.join(layer, group, "later", later)
+    new_room = await local_rooms.join(layer, group, "later", later)
+    assert new_room is not lost_room
     await layer.group_send(group, {"type": "chat.message", "frame": "{}"})
     assert (await later.get())["type"] == "chat.message"
     assert cut_off.events.empty()
-    # Once Redis answers again, the lost channel leaves the group.
+    # Once the layer answers again, the lost channel leaves the group.
     for _ in range(50):
-        if await group_members(group) == 1:
+        if lost_room.channel in calls.discarded:
             break
         await asyncio.sleep(0.1)
-    assert await group_members(group) == 1
-    await fanout.leave(group, "cut-off")
-    await fanout.leave(group, "later")
-{%- endif %}
+    assert lost_room.channel in calls.discarded
+    await new_room.leave("later")
