@@ -364,6 +364,32 @@ BENCHMARK_COMMAND = ".venv/bin/python bench/benchmark.py"
 ARTIFACTS_DIR = TEMPLATE_DIR / "artifacts"
 
 
+# The variant that proves a project baked in memory moves to Redis by configuration alone.
+SWITCH_VARIANT = VARIANTS[0]
+assert SWITCH_VARIANT["channel_layer"] == "in_memory"
+
+
+def check_switch_to_redis(project, slug):
+    """Install the `redis` extra the README names, set REDIS_URL, and the project's chat
+    core runs on Redis: its room, presence and outage tests, then two real server
+    processes sharing a room."""
+    require_service("Redis", REDIS_ADDRESS)
+    run(".venv/bin/pip install -e '.[redis]'", project)
+    env = project_env(
+        REDIS_URL=f"redis://{REDIS_ADDRESS[0]}:{REDIS_ADDRESS[1]}/0",
+        CHANNEL_LAYER_PREFIX=f"{slug}-switch",
+    )
+    core_tests = (
+        "chat/tests/test_local_rooms.py chat/tests/test_presence.py chat/tests/test_consumers.py"
+    )
+    result = run(f"{TEST_COMMAND} {core_tests}", project, env=env)
+    assert re.search(r"\d+ passed", result.stdout)
+    check = run(
+        [".venv/bin/python", str(TEMPLATE_DIR / "tests" / "switch_to_redis.py")], project, env=env
+    )
+    assert "two processes share a room" in check.stdout
+
+
 @pytest.mark.suite
 @pytest.mark.parametrize(("variant", "answers"), SUITE_CASES)
 def test_variant_installs_and_passes_its_own_suite(cookies, variant, answers):
@@ -402,6 +428,9 @@ def test_variant_installs_and_passes_its_own_suite(cookies, variant, answers):
     result = run(TEST_COMMAND, project)
     assert re.search(r"\d+ passed", result.stdout)
     assert "skipped" not in result.stdout.splitlines()[-1]
+
+    if variant == SWITCH_VARIANT and "project_name" not in answers:
+        check_switch_to_redis(project, answers["project_slug"])
 
     if variant in BROWSER_VARIANTS and not answers.get("project_name"):
         ARTIFACTS_DIR.mkdir(exist_ok=True)

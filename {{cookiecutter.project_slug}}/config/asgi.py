@@ -31,6 +31,6 @@ application = ProtocolTypeRouter(
 )
 
 # All that startup built lives as long as the process, and a full garbage collection
-# walked every bit of it (about 110,000 objects), holding up every socket for 30 to 40 ms;
-# frozen, the collector leaves it out (bench/README.md, 8).
+# walked every bit of it, holding up every socket for tens of milliseconds; frozen, the
+# collector leaves it out.
 gc.freeze()

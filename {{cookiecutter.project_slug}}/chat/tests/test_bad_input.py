@@ -67,3 +67,12 @@ async def test_text_that_looks_like_html_is_sent_as_text(join):
     await alice.send_json_to({"message": "<img src=x onerror=alert(1)>"})
 
     assert (await alice.receive_json_from())["message"] == "<img src=x onerror=alert(1)>"
+
+
+async def test_an_error_names_the_frame_it_answers(join):
+    alice = await join("lobby")
+
+    await alice.send_json_to({"message": " ", "client_id": "c-9"})
+
+    frame = await alice.receive_json_from()
+    assert (frame["code"], frame["client_id"]) == (protocol.INVALID_MESSAGE, "c-9")

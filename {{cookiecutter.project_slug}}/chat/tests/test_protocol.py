@@ -4,6 +4,8 @@ from datetime import UTC, datetime
 import pytest
 
 from chat import protocol
+from chat.consumers import ChatConsumer
+from chat.tests.servers import PROJECT_DIR
 
 
 def test_frame_without_type_is_a_chat_message():
@@ -48,3 +50,39 @@ def test_resume_frame_is_parsed():
     frame = protocol.parse_client_frame('{"type": "chat.resume", "after": 7}', max_message_length=1)
 
     assert frame == {"type": protocol.CHAT_RESUME, "after": 7}
+
+
+def readme_table_codes(header):
+    """The first column of the README's table whose header row starts with ``header``."""
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    rows = readme.split(f"| {header} |", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    return {row.split("|")[1].strip().strip("`") for row in rows}
+
+
+def test_the_readme_documents_every_error_code_and_no_other():
+    assert readme_table_codes("Error code") == protocol.ERROR_CODES
+
+
+def test_the_readme_documents_every_close_code_and_no_other():
+    assert readme_table_codes("Close code") == {str(code) for code in protocol.CLOSE_CODES}
+
+
+def test_every_frame_type_a_client_may_send_has_a_handler():
+    assert set(ChatConsumer.frame_handlers) == set(protocol.CLIENT_FRAMES)
+    for handler in ChatConsumer.frame_handlers.values():
+        assert callable(getattr(ChatConsumer, handler))
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ('{"message": "", "client_id": "c1"}', protocol.INVALID_MESSAGE),
+        ('{"type": "shout", "client_id": "c1"}', protocol.UNKNOWN_TYPE),
+        ('{"type": "chat.resume", "after": "x", "client_id": "c1"}', protocol.INVALID_FRAME),
+    ],
+)
+def test_a_refused_frame_names_its_client_id(text, code):
+    with pytest.raises(protocol.ProtocolError) as excinfo:
+        protocol.parse_client_frame(text, max_message_length=10)
+
+    assert (excinfo.value.code, excinfo.value.client_id) == (code, "c1")

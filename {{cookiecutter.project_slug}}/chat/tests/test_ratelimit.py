@@ -102,3 +102,16 @@ async def test_persistent_flooding_closes_the_socket(join):
         "type": "websocket.close",
         "code": protocol.CLOSE_TOO_MANY_MESSAGES,
     }
+
+
+@override_settings(CHAT_RATE_LIMIT_BURST=1, CHAT_RATE_LIMIT_PER_SECOND=0.01)
+async def test_a_message_over_the_limit_is_refused_by_its_client_id(join):
+    # So that the client knows which of its pending messages was not sent.
+    alice = await join("lobby")
+    await alice.send_json_to({"message": "first", "client_id": "c-1"})
+    assert (await alice.receive_json_from())["client_id"] == "c-1"
+
+    await alice.send_json_to({"message": "second", "client_id": "c-2"})
+
+    frame = await alice.receive_json_from()
+    assert (frame["code"], frame["client_id"]) == (protocol.RATE_LIMITED, "c-2")

@@ -15,7 +15,7 @@ DAPHNE_LOOP = (
 
 def test_daphne_runs_on_uvloop():
     # Were daphne to make and use its own loop again, every server would still work, only
-    # slower (bench/README.md, 9): nothing else would notice.
+    # slower: nothing else would notice.
     result = subprocess.run(
         [sys.executable, "-c", DAPHNE_LOOP],
         cwd=PROJECT_DIR,
