@@ -50,6 +50,9 @@ class LocalRoom:
         self.online = Counter()  # who is online, as this process last read or changed it
         self.told = frozenset()  # the names every socket here was last told of
         self.entries_seen = None
+        # Counts the changes this process made to its list; a renewal that read the list
+        # while one was made does not overwrite it.
+        self.changes = 0
         self.channel = None
         self.opened = asyncio.Event()  # set once open() is over, whether it worked or not
         self.closed = False
@@ -151,10 +154,16 @@ class LocalRoom:
         entries, expired = await self.presence.renew(self.group, dict(self.listed))
         if entries == self.entries_seen and not expired:
             return
+        changes = self.changes
+        online = await self.presence.users(self.group)
+        if changes != self.changes:
+            # A socket here joined or left while the list was read, and the list may not
+            # have it: keep what this process counted, and read again at the next renewal.
+            return
         self.entries_seen = entries
-        self.online = await self.presence.users(self.group)
-        if set(self.online) != self.told:
-            await self.deliver(presence_event(self.online))
+        self.online = online
+        if set(online) != self.told:
+            await self.deliver(presence_event(online))
 
     # -- Who is online ---------------------------------------------------------------------
 
@@ -173,6 +182,7 @@ class LocalRoom:
         else:
             self.online = await self.presence.add(self.group, channel_name, display_name)
         self.listed[channel_name] = display_name
+        self.changes += 1
         return Counter(self.online)
 
     async def unlist_online(self, channel_name):
@@ -187,6 +197,7 @@ class LocalRoom:
             self.online = +self.online  # without the names whose count fell to 0
         else:
             self.online = await self.presence.remove(self.group, channel_name, display_name)
+        self.changes += 1
         return Counter(self.online)
 
     # -- Members ---------------------------------------------------------------------------

@@ -144,6 +144,46 @@ async def test_a_crowd_joining_a_big_room_does_not_read_the_list_for_each_join(
         pass
 
 
+@override_settings(CHAT_PRESENCE_TTL=0.3)
+async def test_a_renewal_that_read_the_list_before_a_join_does_not_forget_it(
+    join, session_cookie, room, monkeypatch
+):
+    monkeypatch.setattr(presence, "ANNOUNCE_LIMIT", 1)
+    await join(room, cookie=await session_cookie("alice"))
+    await join(room, cookie=await session_cookie("bob"))
+    store = presence.store_for(get_channel_layer())
+    read, answer, renewed, never = (asyncio.Event() for _ in range(4))
+    users, renew = store.users, store.renew
+
+    async def users_answered_late(group):
+        online = await users(group)
+        read.set()
+        await answer.wait()
+        return online
+
+    async def renewal_held(group, sockets):
+        if len(sockets) == 1:
+            return await renew(group, sockets)  # a join, writing its own entry
+        # The next renewal, which would read the list again, waits: what is checked below
+        # is what the one before it left.
+        renewed.set()
+        await never.wait()
+
+    monkeypatch.setattr(store, "users", users_answered_late)
+    await asyncio.wait_for(read.wait(), timeout=3)
+    # Carol joins while a renewal's read of the list, which lacks her, is on its way.
+    carol = await join(room, cookie=await session_cookie("carol"))
+    assert (await carol.receive_presence())["joined"] == "carol"
+    monkeypatch.setattr(store, "users", users)
+    monkeypatch.setattr(store, "renew", renewal_held)
+    answer.set()
+    await asyncio.wait_for(renewed.wait(), timeout=3)  # the late renewal is over
+
+    dave = await join(room, cookie=await session_cookie("dave"))
+
+    assert (await dave.receive_presence())["users"] == ["alice", "bob", "carol", "dave"]
+
+
 async def test_typing_reaches_the_others_at_most_every_two_seconds(join, session_cookie, room):
     alice = await join(room, cookie=await session_cookie("alice"))
     bob = await join(room, cookie=await session_cookie("bob"))
