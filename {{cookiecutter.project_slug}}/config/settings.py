@@ -204,6 +204,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "INFO"},
+    # Django's default logging gives "django" a console handler of its own, and its records
+    # went to both: configured here without one, each line is printed once, by the root's.
+    "loggers": {"django": {"level": "INFO"}},
 }
 
 # Chat behaviour; the README explains each setting.
