@@ -1,3 +1,4 @@
+import os
 import uuid
 from urllib.parse import quote
 
@@ -16,7 +17,10 @@ from config.asgi import application
 
 # An Origin in the default ALLOWED_HOSTS; browsers always send one.
 ORIGIN = (b"origin", b"http://localhost")
-TEST_CHANNEL_PREFIX = f"test-{uuid.uuid4().hex[:12]}"
+# This run's own prefix in a shared Redis, whose keys it deletes when it ends.
+TEST_CHANNEL_PREFIX = "-".join(
+    [os.environ.get("CHANNEL_LAYER_PREFIX", "asgi"), "test", uuid.uuid4().hex[:12]]
+)
 
 
 def room_path(room):
@@ -86,8 +90,11 @@ def uses_redis():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def redis_is_reachable():
+def redis_is_reachable_and_left_clean():
+    """With the Redis layer: stop at once if Redis is not there; delete this run's keys
+    once it is over."""
     if not uses_redis():
+        yield
         return
     import redis
 
@@ -95,13 +102,16 @@ def redis_is_reachable():
     try:
         client.ping()
     except redis.RedisError as exc:
+        client.close()
         pytest.exit(
             f"Redis at REDIS_URL={settings.REDIS_URL} is not reachable ({exc}). "
             "Start it (e.g. `redis-server`) or point REDIS_URL at one.",
             returncode=1,
         )
-    finally:
-        client.close()
+    yield
+    for key in client.scan_iter(f"{TEST_CHANNEL_PREFIX}*"):
+        client.delete(key)
+    client.close()
 
 
 @pytest.fixture(autouse=True)
