@@ -81,6 +81,36 @@ def set_secret_key(settings_file, secret_key):
     settings_file.write_text(text.replace(SECRET_KEY_PLACEHOLDER, secret_key), encoding="utf-8")
 
 
+LAYER_NAMES = {"in_memory": "in-memory channel layer", "redis": "Redis channel layer"}
+DATABASE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def next_steps(project_dir, options):
+    """What was made and the command that starts it, for the person who just baked it."""
+    slug = project_dir.name
+    saved = "messages saved" if options["persist_messages"] else "messages not saved"
+    needs = []
+    if options["channel_layer"] == "redis":
+        needs.append("Redis on 127.0.0.1:6379 (or set REDIS_URL)")
+    if options["database"] == "postgresql":
+        needs.append(f"PostgreSQL on 127.0.0.1:5432 with a database `createdb -U postgres {slug}`")
+    lines = [
+        f"Created {slug}/: a Django Channels chat, {LAYER_NAMES[options['channel_layer']]}, "
+        f"{saved}, {DATABASE_NAMES[options['database']]}.",
+    ]
+    if needs:
+        lines.append("It needs " + " and ".join(needs) + ".")
+    lines += [
+        "Start it (http://127.0.0.1:8000/):",
+        f"    cd {slug} && uv run manage.py migrate && uv run manage.py runserver",
+        "or, without uv:",
+        f"    cd {slug} && python3 -m venv .venv && .venv/bin/pip install -e . "
+        "&& .venv/bin/python manage.py migrate && .venv/bin/python manage.py runserver",
+        f"{slug}/README.md has the tests, the settings, the protocol and production.",
+    ]
+    return "\n".join(lines)
+
+
 def main(project_dir, options):
     if not options["persist_messages"]:
         remove_paths(project_dir, PERSISTENCE_FILES)
@@ -89,6 +119,7 @@ def main(project_dir, options):
         remove_paths(project_dir, REDIS_FILES)
     keep_benchmark_chart(project_dir, options["channel_layer"])
     set_secret_key(project_dir / "config" / "settings.py", generate_secret_key())
+    print(next_steps(project_dir, options))
 
 
 if __name__ == "__main__":
@@ -96,4 +127,5 @@ if __name__ == "__main__":
     # the formatter must leave these lines alone.
     persist = json.loads(r'''{{ cookiecutter.persist_messages | tojson }}''')  # fmt: skip
     layer = json.loads(r'''{{ cookiecutter.channel_layer | tojson }}''')  # fmt: skip
-    main(Path.cwd(), {"persist_messages": persist, "channel_layer": layer})
+    database = json.loads(r'''{{ cookiecutter.database | tojson }}''')  # fmt: skip
+    main(Path.cwd(), {"persist_messages": persist, "channel_layer": layer, "database": database})

@@ -35,3 +35,9 @@ def require_service(name, address):
     if os.environ.get("CI") == "true":
         pytest.fail(f"{message}; CI must run every variant.")
     pytest.skip(f"{message}; start it to test the variants that use it.")
+
+
+def pytest_collection_modifyitems(items):
+    # The slow tests first, so that with several workers none is left alone with a long
+    # one at the end.
+    items.sort(key=lambda item: item.get_closest_marker("suite") is None)

@@ -14,14 +14,18 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
+import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 import yaml
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
+from readme_commands import on_port, server_kind, shell_blocks
 
 from conftest import POSTGRES_ADDRESS, REDIS_ADDRESS, TEMPLATE_DIR, load_module, require_service
 
@@ -61,12 +65,6 @@ HOSTILE_ANSWERS = {
     "author_name": 'O\'Brien "Zoë" \\ 名前',
 }
 
-# The generated README's commands, which the suite tests run as written.
-QUICKSTART_COMMAND = (
-    "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]'"
-    " && .venv/bin/python manage.py migrate && .venv/bin/python manage.py runserver"
-)
-TEST_COMMAND = ".venv/bin/python -m pytest"
 
 # Django template tags the chat templates use; anything else in {% %} is a leftover.
 DJANGO_TAGS = {
@@ -269,10 +267,23 @@ def test_hostile_answers_stay_data(cookies):
 # -- Every variant, installed and run -----------------------------------------------------
 
 
+# What the template's own run sets that a user's shell would not: the project's settings
+# and Python environment come from the project alone.
+NOT_PASSED_TO_PROJECTS = re.compile(
+    r"VIRTUAL_ENV|PYTHON(PATH|HOME)|PYTEST_.*|DJANGO_.*|CHAT_.*|REDIS_.*|DATABASE_URL"
+    r"|CHANNEL_LAYER_PREFIX|UV_PROJECT_ENVIRONMENT"
+)
+
+
 def project_env(**extra):
-    """The environment a user's shell would give the project: nothing of ours leaks in."""
-    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "CI", "PIP_CONSTRAINT")
-    return {key: os.environ[key] for key in keep if key in os.environ} | extra
+    """The environment a user's shell would give the project (the machine's network and
+    certificate settings included), with nothing of the template's own run in it."""
+    env = {
+        key: value for key, value in os.environ.items() if not NOT_PASSED_TO_PROJECTS.fullmatch(key)
+    }
+    # uv, which the README's commands use, is installed beside the template's own Python.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    return env | extra
 
 
 def run(command, project, env=None, timeout=900):
@@ -299,55 +310,74 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def fetch(url, timeout=30):
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def fetch(url, timeout=30, follow_redirects=True):
+    """Status and text of ``url`` (or a Request), asked again until a server answers."""
+    opener = urllib.request.build_opener(*([] if follow_redirects else [NoRedirects]))
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            with opener.open(url, timeout=5) as response:
                 return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
         except OSError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
 
 
-def create_database(project, name):
-    script = (
-        "import sys, psycopg\n"
-        "from psycopg import sql\n"
-        "with psycopg.connect('postgres://postgres@127.0.0.1:5432/postgres', autocommit=True)"
-        " as connection:\n"
-        "    for statement in ('DROP DATABASE IF EXISTS {} WITH (FORCE)', 'CREATE DATABASE {}'):\n"
-        "        connection.execute(sql.SQL(statement).format(sql.Identifier(sys.argv[1])))\n"
-    )
-    run([".venv/bin/python", "-c", script, name], project)
+def create_database(name):
+    """The database the README asks PostgreSQL users to create, made afresh."""
+    server = ["-h", POSTGRES_ADDRESS[0], "-p", str(POSTGRES_ADDRESS[1]), "-U", "postgres"]
+    subprocess.run(["dropdb", *server, "--if-exists", "--force", name], check=True)
+    subprocess.run(["createdb", *server, name], check=True)
 
 
-def check_server_answers(project):
-    """Start the development server as the quick start does, and load the pages."""
+def serve_and_check(block, project, env, kind):
+    """Run a README block that ends by starting a server; check that it answers, as the
+    README says it will, then stop it."""
     port = free_port()
-    server = subprocess.Popen(
-        [".venv/bin/python", "manage.py", "runserver", f"127.0.0.1:{port}"],
-        cwd=project,
-        env=project_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # runserver's autoreloader starts a child process
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        status, lobby = fetch(f"{base}/")
-        assert status == 200
-        assert 'name="room"' in lobby
-        status, room = fetch(f"{base}/chat/%EC%84%9C%EC%9A%B8/")
-        assert status == 200
-        assert "서울" in room
-        status, script = fetch(f"{base}/static/chat/room.js")
-        assert status == 200
-        assert "new WebSocket" in script
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
+    with tempfile.TemporaryFile(mode="w+") as log:
+        server = subprocess.Popen(
+            ["bash", "-c", on_port(block, port)],
+            cwd=project,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # runserver's autoreloader starts a child process
+        )
+        try:
+            check_server(f"http://127.0.0.1:{port}", kind)
+        except Exception:
+            log.seek(0)
+            print(f"--- `{block}` said:\n{log.read()[-8000:]}")
+            raise
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=10)
+
+
+def check_server(base, kind):
+    if kind == "production":
+        # Production settings: only its own host name, and HTTPS.
+        request = urllib.request.Request(f"{base}/", headers={"Host": "chat.example.com"})
+        status, _ = fetch(request, timeout=120, follow_redirects=False)
+        assert status == 301
+        return
+    status, lobby = fetch(f"{base}/", timeout=120)
+    assert status == 200
+    assert 'name="room"' in lobby
+    status, room = fetch(f"{base}/chat/%EC%84%9C%EC%9A%B8/")
+    assert status == 200
+    assert "서울" in room
+    status, script = fetch(f"{base}/static/chat/room.js")
+    assert status == 200
+    assert "new WebSocket" in script
 
 
 SUITE_CASES = [pytest.param(variant, {}, id=variant_id(variant)) for variant in VARIANTS] + [
@@ -358,87 +388,155 @@ BROWSER_VARIANTS = [
     {"channel_layer": "in_memory", "persist_messages": True, "database": "sqlite"},
     {"channel_layer": "redis", "persist_messages": True, "database": "postgresql"},
 ]
-BROWSER_TEST_COMMAND = ".venv/bin/python -m pytest -m browser"
-BENCHMARK_COMMAND = ".venv/bin/python bench/benchmark.py"
 # Screenshots the browser tests take, kept as CI artifacts.
 ARTIFACTS_DIR = TEMPLATE_DIR / "artifacts"
+# The variant that also follows the README's route without uv, and proves that a project
+# baked in memory moves to Redis by configuration alone.
+PIP_AND_SWITCH_VARIANT = VARIANTS[0]
+assert PIP_AND_SWITCH_VARIANT["channel_layer"] == "in_memory"
+
+# The README's blocks, each recognised by its first line.
+QUICK_START = "uv run manage.py migrate && uv run manage.py runserver"
+PIP_QUICK_START = "python3 -m venv .venv && .venv/bin/pip install -e ."
+TESTS = "uv run --extra dev pytest"
+BROWSER_TESTS = "uv run --extra dev pytest -m browser"
+SOAK = "uv run --extra dev bench/soak.py"
+BENCHMARK = "uv run --extra dev bench/benchmark.py"
+REDIS_SWITCH = "REDIS_URL=redis://127.0.0.1:6379/0 uv run --extra redis manage.py runserver"
+PRODUCTION = "export DJANGO_DEBUG=false"
+COMPOSE = "DJANGO_SECRET_KEY=... docker compose up --build"
+# In the order the suite runs them: set up first, the servers of production last.
+BLOCK_ORDER = [
+    PIP_QUICK_START,
+    QUICK_START,
+    TESTS,
+    BROWSER_TESTS,
+    SOAK,
+    BENCHMARK,
+    REDIS_SWITCH,
+    PRODUCTION,
+    COMPOSE,
+]
 
 
-# The variant that proves a project baked in memory moves to Redis by configuration alone.
-SWITCH_VARIANT = VARIANTS[0]
-assert SWITCH_VARIANT["channel_layer"] == "in_memory"
-
-
-def check_switch_to_redis(project, slug):
-    """Install the `redis` extra the README names, set REDIS_URL, and the project's chat
-    core runs on Redis: its room, presence and outage tests, then two real server
-    processes sharing a room."""
-    require_service("Redis", REDIS_ADDRESS)
-    run(".venv/bin/pip install -e '.[redis]'", project)
-    env = project_env(
-        REDIS_URL=f"redis://{REDIS_ADDRESS[0]}:{REDIS_ADDRESS[1]}/0",
-        CHANNEL_LAYER_PREFIX=f"{slug}-switch",
+def check_switch_to_redis(project, env):
+    """With the `redis` extra and REDIS_URL, as the README says, the project's chat core
+    runs on Redis: its room, presence and consumer tests, then two real server processes
+    sharing a room."""
+    core_tests = "chat/tests/test_local_rooms.py chat/tests/test_presence.py"
+    result = run(
+        f"uv run --extra dev --extra redis pytest {core_tests} chat/tests/test_consumers.py",
+        project,
+        env=env,
     )
-    core_tests = (
-        "chat/tests/test_local_rooms.py chat/tests/test_presence.py chat/tests/test_consumers.py"
-    )
-    result = run(f"{TEST_COMMAND} {core_tests}", project, env=env)
     assert re.search(r"\d+ passed", result.stdout)
     check = run(
-        [".venv/bin/python", str(TEMPLATE_DIR / "tests" / "switch_to_redis.py")], project, env=env
+        [
+            "uv",
+            "run",
+            "--extra",
+            "dev",
+            "--extra",
+            "redis",
+            str(TEMPLATE_DIR / "tests" / "switch_to_redis.py"),
+        ],
+        project,
+        env=env,
     )
     assert "two processes share a room" in check.stdout
 
 
 @pytest.mark.suite
 @pytest.mark.parametrize(("variant", "answers"), SUITE_CASES)
-def test_variant_installs_and_passes_its_own_suite(cookies, variant, answers):
+def test_variant_follows_its_readme_and_passes_its_own_suite(cookies, variant, answers):
+    """Every shell block of the generated README, run as pasted (but for the port of a
+    server), with the checks a block's output allows, and the project's own checks."""
     if variant["channel_layer"] == "redis":
         require_service("Redis", REDIS_ADDRESS)
     if variant["database"] == "postgresql":
         require_service("PostgreSQL", POSTGRES_ADDRESS)
+    hostile = "project_name" in answers
     answers = {"project_slug": slug_for(variant), **answers}
     project = bake(cookies, **variant, **answers)
     readme = (project / "README.md").read_text(encoding="utf-8")
-    assert QUICKSTART_COMMAND in readme
-    assert TEST_COMMAND in readme
-    assert BROWSER_TEST_COMMAND in readme
-    assert BENCHMARK_COMMAND in readme
-
-    # The quick start, step by step, with the server on a free port instead of 8000.
-    run(f"{sys.executable} -m venv .venv", project)
-    run(".venv/bin/pip install -e '.[dev]'", project)
+    blocks = {}
+    for block in shell_blocks(readme):
+        first = max((start for start in BLOCK_ORDER if block.startswith(start)), key=len)
+        blocks[first] = block
+    assert len(blocks) == len(shell_blocks(readme)), "two README blocks start alike"
     if variant["database"] == "postgresql":
-        create_database(project, answers["project_slug"])
-    run(".venv/bin/python manage.py migrate", project)
-    check_server_answers(project)
-    run(".venv/bin/python bench/soak.py --sockets 20 --seconds 3", project)
-    run(f"{BENCHMARK_COMMAND} --clients 10 --seconds 1", project)
-    results = json.loads((project / "bench" / "output" / "results.json").read_text())
-    assert {result["target"] for result in results} == {"chat", "tutorial", "ceiling"}
-    assert all(result["deliveries"] > 0 for result in results)
-    # The tutorial is only a yardstick; the benchmark checks the chat and the ceiling.
-    assert all(result["lost"] == 0 for result in results if result["target"] != "tutorial")
+        create_database(answers["project_slug"])
+    env = project_env(CHANNEL_LAYER_PREFIX=answers["project_slug"])
+    ran, not_run = [], {}
 
-    run(".venv/bin/ruff check .", project)
-    run(".venv/bin/ruff format --check .", project)
-    run(".venv/bin/python manage.py check --fail-level WARNING", project)
-    run(".venv/bin/python manage.py makemigrations --check --dry-run", project)
-    run(".venv/bin/python manage.py collectstatic --noinput", project)
-    result = run(TEST_COMMAND, project)
-    assert re.search(r"\d+ passed", result.stdout)
-    assert "skipped" not in result.stdout.splitlines()[-1]
+    for first in BLOCK_ORDER:
+        block = blocks.get(first)
+        if block is None:
+            continue
+        if first == PIP_QUICK_START and variant != PIP_AND_SWITCH_VARIANT:
+            not_run[first] = "the same commands, run for the default variant"
+            continue
+        if first == BROWSER_TESTS and (variant not in BROWSER_VARIANTS or hostile):
+            not_run[first] = "browser tests run for the default and Redis + PostgreSQL variants"
+            continue
+        if first == COMPOSE:
+            # compose.yaml is checked by test_compose_runs_the_tested_topology, and the
+            # project's own test_proxy.py runs deploy/nginx.conf in a real nginx.
+            not_run[first] = "needs a Docker engine, which this machine does not have"
+            continue
+        block_env = env
+        if first == BROWSER_TESTS:
+            ARTIFACTS_DIR.mkdir(exist_ok=True)
+            screenshot = ARTIFACTS_DIR / f"room-{variant_id(variant)}.png"
+            block_env = project_env(
+                CHANNEL_LAYER_PREFIX=answers["project_slug"], CHAT_SCREENSHOT=str(screenshot)
+            )
+        kind = server_kind(block)
+        if kind:
+            serve_and_check(block, project, block_env, kind)
+        else:
+            result = run(["bash", "-c", block], project, env=block_env)
+            check_output(first, result, project)
+        ran.append(first)
+        if first == BROWSER_TESTS:
+            assert screenshot.stat().st_size > 0
+            assert screenshot.with_name(f"{screenshot.stem}-phone.png").stat().st_size > 0
+        if first == REDIS_SWITCH and variant == PIP_AND_SWITCH_VARIANT and not hostile:
+            require_service("Redis", REDIS_ADDRESS)
+            check_switch_to_redis(project, env | {"REDIS_URL": "redis://127.0.0.1:6379/0"})
 
-    if variant == SWITCH_VARIANT and "project_name" not in answers:
-        check_switch_to_redis(project, answers["project_slug"])
-
-    if variant in BROWSER_VARIANTS and not answers.get("project_name"):
-        ARTIFACTS_DIR.mkdir(exist_ok=True)
-        screenshot = ARTIFACTS_DIR / f"room-{variant_id(variant)}.png"
-        result = run(
-            BROWSER_TEST_COMMAND, project, env=project_env(CHAT_SCREENSHOT=str(screenshot))
+    assert set(ran) | set(not_run) == set(blocks)
+    if variant["channel_layer"] == "redis":
+        # The project's tests delete the keys of their own prefix when they end.
+        server = ["-h", REDIS_ADDRESS[0], "-p", str(REDIS_ADDRESS[1])]
+        pattern = f"{answers['project_slug']}-test-*"
+        left = subprocess.run(
+            ["redis-cli", *server, "--scan", "--pattern", pattern],
+            capture_output=True,
+            text=True,
+            check=True,
         )
+        assert left.stdout.split() == []
+    for command in (
+        "uv run --extra dev ruff check .",
+        "uv run --extra dev ruff format --check .",
+        "uv run manage.py check --fail-level WARNING",
+        "uv run manage.py makemigrations --check --dry-run",
+    ):
+        run(command, project, env=env)
+    for script in ("bench/soak.py", "bench/benchmark.py"):
+        usage = run(f"uv run --extra dev {script} --help", project, env=env).stdout
+        assert len(usage.splitlines()) < 40, usage[:2000]
+
+
+def check_output(first, result, project):
+    """What a README block's own output must show."""
+    if first in (TESTS, BROWSER_TESTS):
         assert re.search(r"\d+ passed", result.stdout)
         assert "skipped" not in result.stdout.splitlines()[-1]
-        assert screenshot.stat().st_size > 0
-        assert screenshot.with_name(f"{screenshot.stem}-phone.png").stat().st_size > 0
+    if first == BENCHMARK:
+        results = json.loads((project / "bench" / "output" / "results.json").read_text())
+        assert {result["target"] for result in results} == {"chat", "tutorial", "ceiling"}
+        assert all(result["deliveries"] > 0 for result in results)
+        # The tutorial is only a yardstick; the benchmark checks the chat and the ceiling.
+        assert all(result["lost"] == 0 for result in results if result["target"] != "tutorial")

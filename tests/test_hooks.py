@@ -102,11 +102,17 @@ def make_project_tree(root):
 @pytest.mark.parametrize(
     ("options", "removed"),
     [
-        ({"persist_messages": True, "channel_layer": "redis"}, []),
-        ({"persist_messages": False, "channel_layer": "redis"}, post_gen.PERSISTENCE_FILES),
-        ({"persist_messages": True, "channel_layer": "in_memory"}, post_gen.REDIS_FILES),
+        ({"persist_messages": True, "channel_layer": "redis", "database": "sqlite"}, []),
         (
-            {"persist_messages": False, "channel_layer": "in_memory"},
+            {"persist_messages": False, "channel_layer": "redis", "database": "sqlite"},
+            post_gen.PERSISTENCE_FILES,
+        ),
+        (
+            {"persist_messages": True, "channel_layer": "in_memory", "database": "sqlite"},
+            post_gen.REDIS_FILES,
+        ),
+        (
+            {"persist_messages": False, "channel_layer": "in_memory", "database": "sqlite"},
             [*post_gen.PERSISTENCE_FILES, *post_gen.REDIS_FILES],
         ),
     ],
@@ -134,3 +140,24 @@ def test_string_literal_is_valid_python_and_toml(value):
 
     assert ast.literal_eval(literal) == value
     assert tomllib.loads(f"key = {literal}")["key"] == value
+
+
+@pytest.mark.parametrize(
+    ("options", "needs"),
+    [
+        ({"persist_messages": True, "channel_layer": "in_memory", "database": "sqlite"}, []),
+        (
+            {"persist_messages": False, "channel_layer": "redis", "database": "postgresql"},
+            ["Redis", "createdb -U postgres chat"],
+        ),
+    ],
+)
+def test_post_gen_says_what_was_made_and_how_to_start_it(tmp_path, options, needs):
+    text = post_gen.next_steps(tmp_path / "chat", options)
+
+    assert text.startswith("Created chat/")
+    assert "cd chat && uv run manage.py migrate && uv run manage.py runserver" in text
+    assert ".venv/bin/pip install -e ." in text
+    for need in needs:
+        assert need in text
+    assert ("It needs" in text) is bool(needs)
