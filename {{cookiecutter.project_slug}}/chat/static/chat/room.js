@@ -174,13 +174,13 @@ function handleFrame(frame) {
   }
 }
 
-// Ask for the messages after the last one shown: those sent while disconnected.
 function requestHistory(kind, frame) {
   const clientId = newClientId();
   historyRequests.set(clientId, kind);
   send({ ...frame, client_id: clientId });
 }
 
+// Ask for the messages after the last one shown: those sent while disconnected.
 function requestResume() {
   requestHistory("resume", { type: TYPES.resume, after: lastId });
 }
