@@ -97,7 +97,9 @@ async def test_rooms_whose_names_differ_only_in_case_are_separate(join):
     assert await lower.receive_nothing()
 
 
-@pytest.mark.parametrize("room", ["x" * 201, "bad\x00name", " ", ".."])
+@pytest.mark.parametrize(
+    "room", ["x" * 201, "bad\x00name", " ", "..", "", "new\nline", "cr\r", "tab\tname"]
+)
 async def test_invalid_room_name_is_refused_with_close_code(connect, room):
     communicator = await connect(room)
 
