@@ -108,27 +108,18 @@ async def run(args, ports):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--sockets",
-        type=whole_number(1, 5000),
-        default=1000,
-        metavar="N",
-        help="clients in the room, 1 to 5000 (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--seconds",
-        type=whole_number(1, 600),
-        default=60,
-        metavar="N",
-        help="how long to send, 1 to 600 (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--servers",
-        type=whole_number(1, 8),
-        default=1,
-        metavar="N",
-        help="server processes, 1 to 8 (default: %(default)s)",
-    )
+    for option, low, high, default, meaning in (
+        ("--sockets", 1, 5000, 1000, "clients in the room"),
+        ("--seconds", 1, 600, 60, "how long to send"),
+        ("--servers", 1, 8, 1, "server processes"),
+    ):
+        parser.add_argument(
+            option,
+            type=whole_number(low, high),
+            default=default,
+            metavar="N",
+            help=f"{meaning}, {low} to {high} (default: %(default)s)",
+        )
     parser.add_argument(
         "--rate", type=float, default=2, help="messages a second, in all (default: %(default)s)"
     )
