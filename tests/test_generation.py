@@ -489,6 +489,8 @@ def test_variant_follows_its_readme_and_passes_its_own_suite(cookies, variant, a
             # project's own test_proxy.py runs deploy/nginx.conf in a real nginx.
             not_run[first] = "needs a Docker engine, which this machine does not have"
             continue
+        if first == REDIS_SWITCH:
+            require_service("Redis", REDIS_ADDRESS)
         block_env = env
         if first == BROWSER_TESTS:
             ARTIFACTS_DIR.mkdir(exist_ok=True)
@@ -507,7 +509,6 @@ def test_variant_follows_its_readme_and_passes_its_own_suite(cookies, variant, a
             assert screenshot.stat().st_size > 0
             assert screenshot.with_name(f"{screenshot.stem}-phone.png").stat().st_size > 0
         if first == REDIS_SWITCH and variant == PIP_AND_SWITCH_VARIANT and not hostile:
-            require_service("Redis", REDIS_ADDRESS)
             check_switch_to_redis(project, env | {"REDIS_URL": "redis://127.0.0.1:6379/0"})
 
     assert set(ran) | set(not_run) == set(blocks)
