@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -423,26 +424,12 @@ def check_switch_to_redis(project, env):
     """With the `redis` extra and REDIS_URL, as the README says, the project's chat core
     runs on Redis: its room, presence and consumer tests, then two real server processes
     sharing a room."""
+    on_redis = "uv run --extra dev --extra redis"
     core_tests = "chat/tests/test_local_rooms.py chat/tests/test_presence.py"
-    result = run(
-        f"uv run --extra dev --extra redis pytest {core_tests} chat/tests/test_consumers.py",
-        project,
-        env=env,
-    )
+    result = run(f"{on_redis} pytest {core_tests} chat/tests/test_consumers.py", project, env=env)
     assert re.search(r"\d+ passed", result.stdout)
-    check = run(
-        [
-            "uv",
-            "run",
-            "--extra",
-            "dev",
-            "--extra",
-            "redis",
-            str(TEMPLATE_DIR / "tests" / "switch_to_redis.py"),
-        ],
-        project,
-        env=env,
-    )
+    switch_check = shlex.quote(str(TEMPLATE_DIR / "tests" / "switch_to_redis.py"))
+    check = run(f"{on_redis} {switch_check}", project, env=env)
     assert "two processes share a room" in check.stdout
 
 
