@@ -6,6 +6,7 @@ says, and run its checks and its whole test suite against real services.
 """
 
 import ast
+import contextlib
 import itertools
 import json
 import os
@@ -359,8 +360,18 @@ def serve_and_check(block, project, env, kind):
             print(f"--- `{block}` said:\n{log.read()[-8000:]}")
             raise
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=10)
+            stop_process_group(server)
+
+
+def stop_process_group(process):
+    """Stop a server and every process it started. SIGTERM first; a machine busy with
+    other suites can take a while to let them all exit, so SIGKILL only after a grace."""
+    os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=30)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # whatever outlived the grace
+    process.wait(timeout=30)
 
 
 def check_server(base, kind):
