@@ -6,4 +6,6 @@ class ChatConfig(AppConfig):
     name = "chat"
 
     def ready(self):
-        from chat import checks  # noqa: F401  (registers the system checks)
+        from chat import checks, session_watch  # noqa: F401  (checks registers the system checks)
+
+        session_watch.connect_signals()

@@ -2,10 +2,11 @@
 
 Rules live elsewhere: frame shapes and validation in chat.protocol, room names in
 chat.rooms, who is speaking in chat.identity, flood control in chat.ratelimit, saved
-messages in chat.history, and this server process's side of the room (delivery to its
-sockets, who is online) in chat.local_rooms.
+messages in chat.history, this server process's side of the room (delivery to its sockets, who
+is online) in chat.local_rooms, and when a session ends its sockets in chat.session_watch.
 """
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -15,8 +16,10 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError
+from django.utils import timezone
 
-from chat import history, identity, local_rooms, presence, protocol, ratelimit
+from chat import history, identity, local_rooms, presence, protocol, ratelimit, session_watch
 from chat.outages import LAYER_UNAVAILABLE
 from chat.rooms import InvalidRoomName, group_name, normalize_room_name
 
@@ -24,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 # Typing notices from one socket reach the room at most this often, in seconds.
 TYPING_INTERVAL = 2
+# Seconds before a session check that the database could not answer is tried again.
+SESSION_RECHECK_DELAY = 5
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -37,6 +42,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     local_room = None  # this process's side of the room, once the socket is in it
     sender = None
+    user_group = None  # the group of the logged-in user's sockets (chat.session_watch)
+    session_watcher = None
     last_typing = float("-inf")
 
     async def __call__(self, scope, receive, send):
@@ -48,6 +55,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except LAYER_UNAVAILABLE:
             logger.warning("Channel layer unreachable; closing the socket.", exc_info=True)
             self.release_sender()
+            self.stop_session_watcher()
             with contextlib.suppress(*LAYER_UNAVAILABLE):
                 await self.leave_room()
             await send({"type": "websocket.close", "code": protocol.CLOSE_TRY_AGAIN_LATER})
@@ -91,6 +99,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.local_room = room
         await self.accept()
+        if user.is_authenticated:
+            # In the group first, then checked: a logout before the check is seen by the
+            # check, one after it reaches the group.
+            self.user_group = session_watch.user_group(user.pk)
+            await self.channel_layer.group_add(self.user_group, self.channel_name)
+            self.watch_session()
         # A message sent between joining and reading history arrives twice, once in each;
         # clients drop the repeat by its id.
         await self.send_history(history.history_frame(self.room))
@@ -107,9 +121,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         self.release_sender()
+        self.stop_session_watcher()
         online = await self.leave_room()
         if online is not None:
             await self.announce_presence(online, left=self.display_name)
+        await self.leave_user_group()
 
     async def leave_room(self):
         """Leave the room, once: off the list of who is online, then unsubscribed. Return
@@ -121,6 +137,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return await room.unlist_online(self.channel_name)
         finally:
             await room.leave(self.channel_name)
+
+    async def leave_user_group(self):
+        if self.user_group is not None:
+            group, self.user_group = self.user_group, None
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    def stop_session_watcher(self):
+        if self.session_watcher is not None:
+            self.session_watcher.cancel()
+            self.session_watcher = None
 
     def release_sender(self):
         if self.sender is not None:
@@ -234,6 +260,40 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_send(
             self.group, {"type": "chat.typing", "frame": frame, "sender": self.channel_name}
         )
+
+    # -- The session ------------------------------------------------------------------------
+
+    async def end_with_session(self):
+        """Close the socket once its session no longer logs its user in: now, or when the
+        session expires."""
+        session_key = self.scope["session"].session_key
+        while True:
+            try:
+                if not await session_watch.logs_in(session_key, self.scope["user"].pk):
+                    break
+                expires = await database_sync_to_async(session_watch.expiry)(session_key)
+            except DatabaseError:
+                logger.warning("Could not check a socket's session; trying again.", exc_info=True)
+                await asyncio.sleep(SESSION_RECHECK_DELAY)
+                continue
+            if expires is None:
+                break
+            # Checked again a moment after the expiry: the session may have been renewed.
+            await asyncio.sleep((expires - timezone.now()).total_seconds() + 1)
+        self.session_watcher = None
+        await self.close(code=protocol.CLOSE_SESSION_ENDED)
+
+    async def chat_session_ended(self, event):
+        if event["session"] == session_watch.session_tag(self.scope["session"].session_key):
+            await self.close(code=protocol.CLOSE_SESSION_ENDED)
+
+    async def chat_user_changed(self, event):
+        # Checked again now, as when the socket opened, and watched from then on.
+        self.watch_session()
+
+    def watch_session(self):
+        self.stop_session_watcher()
+        self.session_watcher = asyncio.create_task(self.end_with_session())
 
     # -- Events from the room --------------------------------------------------------------
 

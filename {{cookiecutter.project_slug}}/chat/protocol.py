@@ -13,6 +13,9 @@ import re
 # and 3000-4999, so "try again later" cannot be the standard 1013.
 CLOSE_INVALID_ROOM = 4400
 CLOSE_LOGIN_REQUIRED = 4401
+# The session the socket was opened with no longer logs its user in: logged out, password
+# changed, made inactive, deleted or expired (chat.session_watch). Log in again.
+CLOSE_SESSION_ENDED = 4403
 CLOSE_TOO_MANY_MESSAGES = 4429
 # The channel layer cannot be reached (Redis is away): reconnect in a few seconds.
 CLOSE_TRY_AGAIN_LATER = 4503
@@ -23,6 +26,7 @@ CLOSE_INVALID_TEXT = 1007
 CLOSE_CODES = {
     CLOSE_INVALID_ROOM: "invalid_room",
     CLOSE_LOGIN_REQUIRED: "login_required",
+    CLOSE_SESSION_ENDED: "session_ended",
     CLOSE_TOO_MANY_MESSAGES: "too_many_messages",
     CLOSE_TRY_AGAIN_LATER: "try_again_later",
     CLOSE_MESSAGE_TOO_BIG: "message_too_big",

@@ -212,6 +212,10 @@ function connect() {
       setStatus("Log in to chat in this room.", true);
       return;
     }
+    if (event.code === CLOSE.session_ended) {
+      setStatus("You have been logged out. Log in again to chat.", true);
+      return;
+    }
     if (event.code === CLOSE.invalid_room) {
       setStatus("This room name is not valid.", true);
       return;
