@@ -19,9 +19,10 @@ CLOSE_SESSION_ENDED = 4403
 CLOSE_TOO_MANY_MESSAGES = 4429
 # The channel layer cannot be reached (Redis is away): reconnect in a few seconds.
 CLOSE_TRY_AGAIN_LATER = 4503
-# Sent by daphne itself, before the consumer sees the frame.
+# Sent by the server (daphne, config/server.py) before the consumer sees the frame.
 CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_INVALID_TEXT = 1007
+CLOSE_TOO_MANY_FRAMES = 1008
 
 CLOSE_CODES = {
     CLOSE_INVALID_ROOM: "invalid_room",
@@ -31,6 +32,7 @@ CLOSE_CODES = {
     CLOSE_TRY_AGAIN_LATER: "try_again_later",
     CLOSE_MESSAGE_TOO_BIG: "message_too_big",
     CLOSE_INVALID_TEXT: "invalid_text",
+    CLOSE_TOO_MANY_FRAMES: "too_many_frames",
 }
 
 # Error codes sent in {"type": "error"} frames. The socket stays open after each, but for

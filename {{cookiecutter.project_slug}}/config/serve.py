@@ -2,11 +2,13 @@
 
     python -m config.serve -b 127.0.0.1 -p 8000 config.asgi:application
 
-It takes daphne's own options. Twisted, under daphne, registers a socket with the event
-loop before every write and unregisters it after, so a message to a room of 100 is 200
-trips through the loop's selector; uvloop makes them in C, for noticeably less CPU per
-delivered message in big rooms, and daphne's behaviour is unchanged: the same Twisted
-reactor buffers and writes every frame.
+It takes daphne's own options, and serves with the limits of config.server.
+
+Twisted, under daphne, registers a socket with the event loop before every write and
+unregisters it after, so a message to a room of 100 is 200 trips through the loop's
+selector; uvloop makes them in C, for noticeably less CPU per delivered message in big
+rooms, and daphne's behaviour is unchanged: the same Twisted reactor buffers and writes
+every frame.
 
 When daphne.server is first imported, daphne makes an event loop and runs Twisted's
 asyncio reactor on it, unless such a reactor is installed already; so one is installed
@@ -22,5 +24,12 @@ asyncioreactor.install(uvloop.new_event_loop())
 
 from daphne.cli import CommandLineInterface  # noqa: E402
 
+from config.server import ChatServer  # noqa: E402
+
+
+class ChatCommandLineInterface(CommandLineInterface):
+    server_class = ChatServer
+
+
 if __name__ == "__main__":
-    CommandLineInterface.entrypoint()
+    ChatCommandLineInterface.entrypoint()

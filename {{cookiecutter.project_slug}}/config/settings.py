@@ -220,6 +220,13 @@ CHAT_MAX_MESSAGE_LENGTH = int(os.environ.get("CHAT_MAX_MESSAGE_LENGTH", "4000"))
 CHAT_RATE_LIMIT_BURST = int(os.environ.get("CHAT_RATE_LIMIT_BURST", "10"))
 CHAT_RATE_LIMIT_PER_SECOND = float(os.environ.get("CHAT_RATE_LIMIT_PER_SECOND", "2"))
 CHAT_RATE_LIMIT_STRIKES = int(os.environ.get("CHAT_RATE_LIMIT_STRIKES", "20"))
+# Limits at the edge, applied by the server of `python -m config.serve` (config/server.py):
+# seconds a new connection has to send its first complete request, and the WebSocket
+# frames of any kind (fragments and pings too) a socket may send at once and then per
+# second, over which it is closed with 1008.
+CHAT_HANDSHAKE_TIMEOUT = float(os.environ.get("CHAT_HANDSHAKE_TIMEOUT", "10"))
+CHAT_SOCKET_FRAME_BURST = int(os.environ.get("CHAT_SOCKET_FRAME_BURST", "200"))
+CHAT_SOCKET_FRAMES_PER_SECOND = float(os.environ.get("CHAT_SOCKET_FRAMES_PER_SECOND", "50"))
 # Seconds a socket stays listed as online without renewing its entry: how long a user
 # whose server process died still shows as online.
 CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "30"))
