@@ -202,7 +202,10 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"security_one_line": {"()": "chat.logs.SecurityEventsWithoutTraceback"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["security_one_line"]},
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
     # Django's default logging gives "django" a console handler of its own, and its records
     # went to both: configured here without one, each line is printed once, by the root's.

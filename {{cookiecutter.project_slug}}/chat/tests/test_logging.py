@@ -12,15 +12,36 @@ logging.getLogger("chat").warning("a chat line")
 """
 
 
-def test_each_log_line_is_printed_once():
-    result = subprocess.run(
-        [sys.executable, "-c", LOG_ONCE],
+FOREIGN_HOST = """
+import django
+django.setup()
+from django.test import Client
+for _ in range(3):
+    assert Client().get("/", HTTP_HOST="evil.example").status_code == 400
+"""
+
+
+def logged_by(script):
+    """What ``script`` logs, run with the project's settings and logging."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
         cwd=PROJECT_DIR,
         env={"DJANGO_SETTINGS_MODULE": "config.settings", "PATH": ""},
         capture_output=True,
         text=True,
         check=True,
-    )
+    ).stderr
 
-    assert result.stderr.count("a request line") == 1, result.stderr
-    assert result.stderr.count("a chat line") == 1, result.stderr
+
+def test_each_log_line_is_printed_once():
+    logged = logged_by(LOG_ONCE)
+
+    assert logged.count("a request line") == 1, logged
+    assert logged.count("a chat line") == 1, logged
+
+
+def test_a_foreign_host_header_is_logged_as_one_line_per_request():
+    logged = logged_by(FOREIGN_HOST)
+
+    line = "Invalid HTTP_HOST header: 'evil.example'. You may need to add 'evil.example' to "
+    assert logged.splitlines() == [f"{line}ALLOWED_HOSTS."] * 3
