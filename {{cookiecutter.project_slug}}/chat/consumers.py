@@ -154,18 +154,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.sender = None
 
     async def announce_presence(self, online, *, joined=None, left=None):
-        """Tell the room who is online, naming a user whose first socket came or last went."""
-        # Another tab of a user who stays online is no news.
+        """Tell the room who is online when a user's first socket comes or last goes, and
+        a socket that joins in any case."""
+        joining = joined is not None
+        # Another tab of a user who stays online is no news to the others.
         if joined and online[joined] > 1:
             joined = None
         if left and online[left] > 0:
             left = None
         event = local_rooms.presence_event(online, joined=joined, left=left)
-        if len(online) > presence.ANNOUNCE_LIMIT:
-            if joined:
-                await self.send(text_data=event["frame"])
-            return
-        await self.channel_layer.group_send(self.group, event)
+        if (joined or left) and len(online) <= presence.ANNOUNCE_LIMIT:
+            await self.channel_layer.group_send(self.group, event)
+        elif joining:
+            await self.send(text_data=event["frame"])
 
     # -- Frames from the client ------------------------------------------------------------
 
