@@ -1,8 +1,10 @@
 """The daphne server of config.serve: daphne, with limits at the edge that it leaves open.
 
-- A connection must send its first complete request within CHAT_HANDSHAKE_TIMEOUT
-  seconds of opening. Twisted's own timeout is an idle timeout of twelve hours, which
-  any byte renews, so a client could hold connections that never become requests.
+- A connection must send each complete request within CHAT_HANDSHAKE_TIMEOUT seconds
+  of opening or of its last response. Twisted's own timeout is an idle timeout of twelve
+  hours, which any byte renews, so a client could hold connections that never become
+  requests.
+- A request body over CHAT_MAX_REQUEST_BODY bytes is refused with 413 before it is read.
 - A socket may send at most CHAT_SOCKET_FRAME_BURST WebSocket frames at once, then
   CHAT_SOCKET_FRAMES_PER_SECOND, counting every frame (message fragments, pings, pongs),
   as its header is read and before anything else is done with it. Over that it is closed
@@ -40,40 +42,84 @@ class ChatServer(Server):
 
         def build_with_deadline(address):
             connection = build_http(address)
-            connection.requestFactory = RequestWithinDeadline
-            return HandshakeDeadline(wrappers, connection)
+            connection.requestFactory = BoundedRequest
+            return RequestDeadline(wrappers, connection)
 
         self.http_factory.buildProtocol = build_with_deadline
 
 
-class HandshakeDeadline(ProtocolWrapper):
-    """Aborts a connection whose first request is not complete within
-    CHAT_HANDSHAKE_TIMEOUT seconds of its opening. (daphne upgrades a connection wrapped
-    like this as it does one wrapped for TLS.)"""
+class RequestDeadline(ProtocolWrapper):
+    """Aborts an HTTP connection that has not sent a complete request (headers and body)
+    within CHAT_HANDSHAKE_TIMEOUT seconds of opening, or of its last response. (daphne
+    upgrades a connection wrapped like this as it does one wrapped for TLS.)"""
 
     deadline = None
 
     def makeConnection(self, transport):
-        self.deadline = reactor.callLater(
-            settings.CHAT_HANDSHAKE_TIMEOUT, transport.abortConnection
-        )
         super().makeConnection(transport)
+        self.start()
 
-    def request_received(self):
+    def start(self):
+        self.stop()
+        self.deadline = reactor.callLater(
+            settings.CHAT_HANDSHAKE_TIMEOUT, self.transport.abortConnection
+        )
+
+    def stop(self):
         if self.deadline is not None and self.deadline.active():
             self.deadline.cancel()
 
     def connectionLost(self, reason):
-        self.request_received()
+        self.stop()
         super().connectionLost(reason)
 
 
-class RequestWithinDeadline(WebRequest):
+class BoundedRequest(WebRequest):
+    """A request that keeps to its connection's deadline, and whose body is refused with
+    413 as soon as it is known to be over CHAT_MAX_REQUEST_BODY bytes, before it is read
+    (Twisted would spool it whole to a temporary file; Django's own limits apply only
+    once it has)."""
+
+    body_bytes = 0
+    refused = False
+
+    def gotLength(self, length):
+        if length is not None and length > settings.CHAT_MAX_REQUEST_BODY:
+            self.refuse_body()
+            length = 0
+        super().gotLength(length)
+
+    def handleContentChunk(self, data):
+        if self.refused:
+            return
+        self.body_bytes += len(data)
+        if self.body_bytes > settings.CHAT_MAX_REQUEST_BODY:
+            self.refuse_body()
+            return
+        super().handleContentChunk(data)
+
+    def refuse_body(self):
+        self.refused = True
+        self.channel.transport.write(
+            b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        self.channel.transport.loseConnection()
+
     def process(self):
-        # Called once the request is read whole; a WebSocket upgrade then has daphne's
-        # --websocket_connect_timeout to be accepted.
-        self.channel.transport.request_received()
+        if self.refused:
+            return
+        # Read whole: a WebSocket upgrade now has daphne's --websocket_connect_timeout to
+        # be accepted, and an HTTP request as long as the application takes.
+        self.channel.transport.stop()
         super().process()
+
+    def finish(self):
+        channel = getattr(self, "channel", None)
+        super().finish()
+        # A connection kept alive for another request has the same time for it; one that
+        # daphne upgraded to a WebSocket is no longer wrapped.
+        if channel is not None and isinstance(channel.transport, RequestDeadline):
+            channel.transport.start()
 
 
 class FrameLimitedWebSocket(WebSocketProtocol):

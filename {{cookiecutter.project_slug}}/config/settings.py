@@ -223,11 +223,15 @@ CHAT_MAX_MESSAGE_LENGTH = int(os.environ.get("CHAT_MAX_MESSAGE_LENGTH", "4000"))
 CHAT_RATE_LIMIT_BURST = int(os.environ.get("CHAT_RATE_LIMIT_BURST", "10"))
 CHAT_RATE_LIMIT_PER_SECOND = float(os.environ.get("CHAT_RATE_LIMIT_PER_SECOND", "2"))
 CHAT_RATE_LIMIT_STRIKES = int(os.environ.get("CHAT_RATE_LIMIT_STRIKES", "20"))
-# Limits at the edge, applied by the server of `python -m config.serve` (config/server.py):
-# seconds a new connection has to send its first complete request, and the WebSocket
-# frames of any kind (fragments and pings too) a socket may send at once and then per
-# second, over which it is closed with 1008.
+# Limits at the edge, applied by the server of `python -m config.serve` (config/server.py).
+# Seconds a connection has to send each complete request (headers and body), from its
+# opening or its last response.
 CHAT_HANDSHAKE_TIMEOUT = float(os.environ.get("CHAT_HANDSHAKE_TIMEOUT", "10"))
+# Largest request body in bytes, refused with 413 before it is read: the forms of this
+# project are small (Django's DATA_UPLOAD_MAX_MEMORY_SIZE applies only once it is read).
+CHAT_MAX_REQUEST_BODY = int(os.environ.get("CHAT_MAX_REQUEST_BODY", str(1024 * 1024)))
+# WebSocket frames of any kind (fragments and pings too) a socket may send at once, then
+# per second; over that it is closed with 1008.
 CHAT_SOCKET_FRAME_BURST = int(os.environ.get("CHAT_SOCKET_FRAME_BURST", "200"))
 CHAT_SOCKET_FRAMES_PER_SECOND = float(os.environ.get("CHAT_SOCKET_FRAMES_PER_SECOND", "50"))
 # Seconds a socket stays listed as online without renewing its entry: how long a user

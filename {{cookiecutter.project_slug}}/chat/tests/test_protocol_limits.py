@@ -4,11 +4,9 @@ everyone else."""
 
 import asyncio
 import base64
-import contextlib
 import json
 import os
 import struct
-import time
 
 import pytest
 from django.conf import settings
@@ -111,32 +109,3 @@ async def test_a_flood_of_frames_is_cut_off_and_the_room_goes_on(start_server, f
     assert close_code == protocol.CLOSE_TOO_MANY_FRAMES
     # The server stopped reading once over the limit: it answered no more pings than that.
     assert answered.count(PONG) <= settings.CHAT_SOCKET_FRAME_BURST
-
-
-@pytest.mark.parametrize(
-    "request_start",
-    [b"", b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"],
-    ids=["says-nothing", "never-finishes-its-headers"],
-)
-async def test_a_connection_that_never_completes_its_request_is_closed(start_server, request_start):
-    server = start_server(CHAT_HANDSHAKE_TIMEOUT="1")
-    reader, writer = await asyncio.open_connection(HOST, server.port)
-    writer.write(request_start)
-    opened = time.monotonic()
-
-    async def trickle():
-        # A byte at a time, each well within any idle timeout.
-        with contextlib.suppress(ConnectionError):
-            while True:
-                await asyncio.sleep(0.2)
-                writer.write(b"X")
-                await writer.drain()
-
-    trickling = asyncio.create_task(trickle())
-    try:
-        with contextlib.suppress(ConnectionError):
-            assert await asyncio.wait_for(reader.read(), timeout=10) == b""
-    finally:
-        trickling.cancel()
-        writer.close()
-    assert time.monotonic() - opened < 5
