@@ -41,7 +41,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
     }
 
     local_room = None  # this process's side of the room, once the socket is in it
-    sender = None
     user_group = None  # the group of the logged-in user's sockets (chat.session_watch)
     session_watcher = None
     last_typing = float("-inf")
@@ -54,7 +53,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await super().__call__(scope, receive, send)
         except LAYER_UNAVAILABLE:
             logger.warning("Channel layer unreachable; closing the socket.", exc_info=True)
-            self.release_sender()
             self.stop_session_watcher()
             with contextlib.suppress(*LAYER_UNAVAILABLE):
                 await self.leave_room()
@@ -75,12 +73,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.display_name = await database_sync_to_async(identity.display_name)(
             user, self.scope["session"]
         )
-        self.sender = ratelimit.sender_key(self.scope, self.channel_name)
-        self.bucket = ratelimit.sender_buckets.acquire(
-            self.sender,
-            rate=settings.CHAT_RATE_LIMIT_PER_SECOND,
-            burst=settings.CHAT_RATE_LIMIT_BURST,
-        )
+        self.sender = ratelimit.sender_key(self.scope)
+        self.flood_limit = ratelimit.flood_limit_for(self.channel_layer)
         self.strikes = 0
         self.group = group_name(self.room)
         # Join before accepting: once the client sees the socket open, it receives every
@@ -120,7 +114,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.close(code=close_code)
 
     async def disconnect(self, code):
-        self.release_sender()
         self.stop_session_watcher()
         online = await self.leave_room()
         if online is not None:
@@ -147,11 +140,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.session_watcher is not None:
             self.session_watcher.cancel()
             self.session_watcher = None
-
-    def release_sender(self):
-        if self.sender is not None:
-            ratelimit.sender_buckets.release(self.sender)
-            self.sender = None
 
     async def announce_presence(self, online, *, joined=None, left=None):
         """Tell the room who is online when a user's first socket comes or last goes, and
@@ -194,7 +182,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def within_flood_limit(self, client_id):
         """Count a frame against the sender's flood limit. Over it, tell the client (or,
         after too many such frames in a row, close the socket) and return False."""
-        retry_after = self.bucket.take()
+        retry_after = await self.flood_limit.take(
+            self.sender,
+            rate=settings.CHAT_RATE_LIMIT_PER_SECOND,
+            burst=settings.CHAT_RATE_LIMIT_BURST,
+        )
         if not retry_after:
             self.strikes = 0
             return True

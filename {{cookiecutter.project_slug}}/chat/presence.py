@@ -10,13 +10,12 @@ Each server process's room object (chat.local_rooms) renews its sockets' entries
 together and decides when the list is worth reading.
 """
 
-import asyncio
 import time
-import weakref
 from collections import Counter
 
-from channels.layers import InMemoryChannelLayer
 from django.conf import settings
+
+from chat import layer_stores
 
 # Rooms with more users online than this get no join and leave announcements, which
 # would cost a frame to every member each time; their sockets' lists refresh instead.
@@ -82,19 +81,6 @@ class MemoryPresence:
         return len(self.entries.get(group, {})), expired
 
 
-# One store per event loop: a Redis connection belongs to the loop it was made on.
-_stores = weakref.WeakKeyDictionary()
-
-
 def store_for(layer):
     """The presence store that goes with the channel layer ``layer``."""
-    loop = asyncio.get_running_loop()
-    if loop not in _stores:
-        if isinstance(layer, InMemoryChannelLayer):
-            _stores[loop] = MemoryPresence()
-        else:
-            # Imported here: the redis package is installed only with channels-redis.
-            from chat.presence_redis import RedisPresence
-
-            _stores[loop] = RedisPresence(layer)
-    return _stores[loop]
+    return layer_stores.store_for(layer, MemoryPresence, "chat.presence_redis.RedisPresence")

@@ -1,12 +1,18 @@
-"""Flood control: a token bucket per sender, shared by all of the sender's sockets that
-this server process holds.
+"""Flood control: a token bucket per sender, shared by all of the sender's sockets, and
+kept when they close, so that reconnecting does not refill it.
 
-A sender is a logged-in user, else a guest's session, else the socket itself. Consumers
-of one process run on one event loop, so the buckets need no lock.
+A sender is a logged-in user, else a guest's session, else the client's address. The
+buckets live where the channel layer keeps its groups: in this process's memory with the
+in-memory layer (consumers of one process run on one event loop, so they need no lock),
+in Redis with channels-redis, where every server process shares them
+(chat.ratelimit_redis).
 """
 
 import time
-from collections import Counter
+from collections import OrderedDict
+
+from chat import layer_stores
+from chat.session_watch import session_tag
 
 
 class TokenBucket:
@@ -29,35 +35,40 @@ class TokenBucket:
             return 0.0
         return (1 - self.tokens) / self.rate
 
-
-class SenderBuckets:
-    """The bucket of each sender with an open socket, dropped with the last socket."""
-
-    def __init__(self):
-        self.buckets = {}
-        self.sockets = Counter()
-
-    def acquire(self, sender, *, rate, burst):
-        if sender not in self.buckets:
-            self.buckets[sender] = TokenBucket(rate, burst)
-        self.sockets[sender] += 1
-        return self.buckets[sender]
-
-    def release(self, sender):
-        self.sockets[sender] -= 1
-        if self.sockets[sender] <= 0:
-            del self.sockets[sender]
-            del self.buckets[sender]
+    def is_full(self):
+        return self.tokens + (self.clock() - self.updated) * self.rate >= self.burst
 
 
-sender_buckets = SenderBuckets()
+class MemoryFloodLimit:
+    """The buckets of this process's senders. A bucket is forgotten once it has refilled,
+    when it is no different from a new one."""
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self.buckets = OrderedDict()  # least recently used first
+
+    async def take(self, sender, *, rate, burst):
+        """Spend one of ``sender``'s tokens and return 0, or return the seconds until one
+        is available."""
+        bucket = self.buckets.pop(sender, None) or TokenBucket(rate, burst, self.clock)
+        self.buckets[sender] = bucket
+        while (oldest := next(iter(self.buckets.values()))) is not bucket and oldest.is_full():
+            self.buckets.popitem(last=False)
+        return bucket.take()
 
 
-def sender_key(scope, channel_name):
+def flood_limit_for(layer):
+    """The flood limit that goes with the channel layer ``layer``."""
+    return layer_stores.store_for(layer, MemoryFloodLimit, "chat.ratelimit_redis.RedisFloodLimit")
+
+
+def sender_key(scope):
     user = scope["user"]
     if user.is_authenticated:
         return f"user:{user.pk}"
     session_key = scope["session"].session_key
     if session_key:
-        return f"session:{session_key}"
-    return f"socket:{channel_name}"
+        return f"session:{session_tag(session_key)}"
+    # A client without cookies: its address, which a new socket does not change.
+    client = scope.get("client")
+    return f"address:{client[0] if client else 'unknown'}"

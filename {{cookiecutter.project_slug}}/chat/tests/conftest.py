@@ -10,7 +10,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from chat import protocol, ratelimit
+from chat import protocol
 from chat.rooms import group_name
 from chat.tests import servers
 from config.asgi import application
@@ -124,19 +124,15 @@ def plain_static_files(settings):
 
 
 @pytest.fixture(autouse=True)
-def fresh_rate_limits(monkeypatch):
-    monkeypatch.setattr(ratelimit, "sender_buckets", ratelimit.SenderBuckets())
-
-
-@pytest.fixture(autouse=True)
 def isolated_channel_layer(settings, monkeypatch):
-    """Keep this run's rooms apart from other runs on the same Redis, here and in the
-    server processes tests start."""
-    monkeypatch.setenv("CHANNEL_LAYER_PREFIX", TEST_CHANNEL_PREFIX)
+    """Keep each test's rooms, presence and flood limits apart from other tests' and
+    other runs' on the same Redis, here and in the server processes the test starts."""
+    prefix = f"{TEST_CHANNEL_PREFIX}-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("CHANNEL_LAYER_PREFIX", prefix)
     if uses_redis():
         layer = settings.CHANNEL_LAYERS["default"]
         settings.CHANNEL_LAYERS = {
-            "default": {**layer, "CONFIG": {**layer["CONFIG"], "prefix": TEST_CHANNEL_PREFIX}}
+            "default": {**layer, "CONFIG": {**layer["CONFIG"], "prefix": prefix}}
         }
 
 

@@ -6,6 +6,7 @@ the test database and the tests' channel layer (with Redis, under the tests' own
 """
 
 import asyncio
+import http.cookiejar
 import json
 import os
 import shutil
@@ -13,6 +14,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
@@ -146,6 +149,36 @@ async def round_trip_once_back(url, text, timeout):
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.5)
+
+
+class Browser:
+    """A browser's cookies and form posts against one real server."""
+
+    def __init__(self):
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+
+    def cookie(self, name):
+        return next(cookie.value for cookie in self.cookies if cookie.name == name)
+
+    def cookie_header(self):
+        """The session cookie, as headers for a WebSocket opened by this browser."""
+        return {"Cookie": f"sessionid={self.cookie('sessionid')}"}
+
+    def get(self, server, path):
+        with self.opener.open(f"http://{HOST}:{server.port}{path}", timeout=10) as response:
+            return response.status
+
+    def post(self, server, path, fields):
+        login_page = f"http://{HOST}:{server.port}/accounts/login/"
+        self.opener.open(login_page, timeout=10).read()  # sets a CSRF cookie
+        request = urllib.request.Request(
+            f"http://{HOST}:{server.port}{path}",
+            data=urllib.parse.urlencode(fields).encode(),
+            headers={"X-CSRFToken": self.cookie("csrftoken")},
+        )
+        with self.opener.open(request, timeout=10) as response:
+            return response.status
 
 
 class RedisProcess:

@@ -2,7 +2,7 @@ import pytest
 from django.test import override_settings
 
 from chat import protocol
-from chat.ratelimit import SenderBuckets, TokenBucket
+from chat.ratelimit import MemoryFloodLimit, TokenBucket
 from chat.tests.conftest import nothing_arrives
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,23 +37,22 @@ def test_bucket_refills_no_higher_than_the_burst():
     assert bucket.take() > 0
 
 
-def test_a_senders_sockets_share_one_bucket_until_the_last_closes():
-    buckets = SenderBuckets()
+async def test_a_bucket_outlives_its_sockets_until_it_has_refilled():
+    clock = FakeClock()
+    limit = MemoryFloodLimit(clock)
 
-    first = buckets.acquire("user:1", rate=1, burst=1)
-    second = buckets.acquire("user:1", rate=1, burst=1)
-    assert first is second
-    assert buckets.acquire("user:2", rate=1, burst=1) is not first
+    assert await limit.take("user:1", rate=1, burst=1) == 0
+    assert await limit.take("user:1", rate=1, burst=1) > 0
+    clock.now = 10  # both full again, and forgotten when another sender takes a token
+    assert await limit.take("user:2", rate=1, burst=1) == 0
 
-    buckets.release("user:1")
-    buckets.release("user:1")
-    assert "user:1" not in buckets.buckets
+    assert list(limit.buckets) == ["user:2"]
 
 
 @override_settings(CHAT_RATE_LIMIT_BURST=3, CHAT_RATE_LIMIT_PER_SECOND=0.01)
-async def test_flooding_gets_rate_limited_and_others_still_get_through(join):
-    flooder = await join("lobby")
-    bob = await join("lobby")
+async def test_flooding_gets_rate_limited_and_others_still_get_through(join, session_cookie):
+    flooder = await join("lobby", cookie=await session_cookie("flooder"))
+    bob = await join("lobby", cookie=await session_cookie("bob"))
 
     for number in range(3):
         await flooder.send_json_to({"message": f"flood {number}"})
@@ -115,3 +114,30 @@ async def test_a_message_over_the_limit_is_refused_by_its_client_id(join):
 
     frame = await alice.receive_json_from()
     assert (frame["code"], frame["client_id"]) == (protocol.RATE_LIMITED, "c-2")
+
+
+@override_settings(CHAT_RATE_LIMIT_BURST=2, CHAT_RATE_LIMIT_PER_SECOND=0.01)
+async def test_reconnecting_does_not_refill_the_budget(join, session_cookie):
+    cookie = await session_cookie("alice")
+    first = await join("lobby", cookie=cookie)
+    for number in range(2):
+        await first.send_json_to({"message": str(number)})
+        assert (await first.receive_json_from())["message"] == str(number)
+    await first.disconnect()
+
+    again = await join("lobby", cookie=cookie)
+    await again.send_json_to({"message": "after reconnecting"})
+
+    assert (await again.receive_json_from())["code"] == protocol.RATE_LIMITED
+
+
+@override_settings(CHAT_RATE_LIMIT_BURST=1, CHAT_RATE_LIMIT_PER_SECOND=0.01)
+async def test_a_client_without_cookies_is_limited_by_its_address(join):
+    first = await join("lobby")
+    await first.send_json_to({"message": "one"})
+    assert (await first.receive_json_from())["message"] == "one"
+
+    second = await join("lobby")
+    await second.send_json_to({"message": "two"})
+
+    assert (await second.receive_json_from())["code"] == protocol.RATE_LIMITED

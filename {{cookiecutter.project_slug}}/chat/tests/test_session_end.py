@@ -1,9 +1,6 @@
 """A socket lives no longer than its session (chat.session_watch)."""
 
 import asyncio
-import http.cookiejar
-import urllib.parse
-import urllib.request
 
 import pytest
 from channels.db import database_sync_to_async
@@ -12,7 +9,7 @@ from websockets.asyncio.client import connect as connect_websocket
 
 from chat import protocol
 from chat.tests.conftest import uses_redis
-from chat.tests.servers import HOST, ORIGIN, receive, room_url, wait_closed
+from chat.tests.servers import ORIGIN, Browser, receive, room_url, wait_closed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -133,28 +130,6 @@ async def test_guest_sockets_are_not_watched(connect, join):
 # -- Real servers: a logout on one process ends sockets on every process -------------------
 
 
-class Browser:
-    """A browser's cookies and form posts against one real server."""
-
-    def __init__(self):
-        self.cookies = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
-
-    def cookie(self, name):
-        return next(cookie.value for cookie in self.cookies if cookie.name == name)
-
-    def post(self, server, path, fields):
-        login_page = f"http://{HOST}:{server.port}/accounts/login/"
-        self.opener.open(login_page, timeout=10).read()  # sets a CSRF cookie
-        request = urllib.request.Request(
-            f"http://{HOST}:{server.port}{path}",
-            data=urllib.parse.urlencode(fields).encode(),
-            headers={"X-CSRFToken": self.cookie("csrftoken")},
-        )
-        with self.opener.open(request, timeout=10) as response:
-            return response.status
-
-
 async def test_logging_out_on_one_server_closes_the_socket_on_another(start_server):
     one = start_server()
     two = start_server() if uses_redis() else one
@@ -162,7 +137,7 @@ async def test_logging_out_on_one_server_closes_the_socket_on_another(start_serv
     password = "correct horse battery staple"  # noqa: S105
     signup = {"username": "alice", "password1": password, "password2": password}
     assert await asyncio.to_thread(alice.post, one, "/accounts/signup/", signup) == 200
-    headers = {"Cookie": f"sessionid={alice.cookie('sessionid')}"}
+    headers = alice.cookie_header()
 
     url = room_url(two, "lobby")
     async with connect_websocket(url, origin=ORIGIN, additional_headers=headers) as socket:

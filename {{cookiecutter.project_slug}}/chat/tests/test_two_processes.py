@@ -9,7 +9,7 @@ import json
 
 from websockets.asyncio.client import connect
 
-from chat.tests.servers import ORIGIN, receive, room_url
+from chat.tests.servers import ORIGIN, Browser, receive, room_url
 
 
 async def test_servers_sharing_redis_deliver_each_others_messages(start_server):
@@ -51,3 +51,22 @@ async def test_presence_spans_processes_and_forgets_a_process_that_died(start_se
             two.kill()  # no goodbye: bob's entry must expire
             two.wait()
             assert (await receive(alice, "presence", timeout=10))["users"] == first["users"]
+
+
+async def test_a_senders_sockets_on_all_processes_share_one_flood_limit(start_server):
+    limits = {"CHAT_RATE_LIMIT_BURST": "2", "CHAT_RATE_LIMIT_PER_SECOND": "0.01"}
+    one, two = start_server(**limits), start_server(**limits)
+    guest = Browser()
+    assert await asyncio.to_thread(guest.get, one, "/chat/lobby/") == 200
+    headers = guest.cookie_header()
+    async with (
+        connect(room_url(one, "lobby"), origin=ORIGIN, additional_headers=headers) as first,
+        connect(room_url(two, "lobby"), origin=ORIGIN, additional_headers=headers) as second,
+    ):
+        for websocket, text in ((first, "from one"), (second, "from two")):
+            await websocket.send(json.dumps({"message": text}))
+            while (await receive(websocket, "chat.message"))["message"] != text:
+                pass
+        await first.send(json.dumps({"message": "one too many"}))
+
+        assert (await receive(first, "error"))["code"] == "rate_limited"
