@@ -24,6 +24,7 @@ import uuid
 
 from processes import (
     HOST,
+    LOAD_TEST_LIMITS,
     ORIGIN,
     Servers,
     channel_layer,
@@ -128,7 +129,7 @@ def main():
     raise_open_file_limit(args.sockets)
 
     with tempfile.TemporaryDirectory() as log_dir:
-        with Servers(log_dir) as servers:
+        with Servers(log_dir, env=LOAD_TEST_LIMITS) as servers:
             ports = [servers.start_daphne(f"server-{n}").port for n in range(args.servers)]
             sent, clients = asyncio.run(run(args, ports))
         log_errors = servers.log_errors()

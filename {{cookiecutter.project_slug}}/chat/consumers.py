@@ -19,7 +19,16 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
-from chat import history, identity, local_rooms, presence, protocol, ratelimit, session_watch
+from chat import (
+    history,
+    identity,
+    local_rooms,
+    presence,
+    protocol,
+    ratelimit,
+    session_watch,
+    socket_caps,
+)
 from chat.outages import LAYER_UNAVAILABLE
 from chat.rooms import InvalidRoomName, group_name, normalize_room_name
 
@@ -41,6 +50,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     }
 
     local_room = None  # this process's side of the room, once the socket is in it
+    socket_owners = None  # whose caps this socket counts against (chat.socket_caps)
     user_group = None  # the group of the logged-in user's sockets (chat.session_watch)
     session_watcher = None
     last_typing = float("-inf")
@@ -54,6 +64,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except LAYER_UNAVAILABLE:
             logger.warning("Channel layer unreachable; closing the socket.", exc_info=True)
             self.stop_session_watcher()
+            await self.uncount_socket()
             with contextlib.suppress(*LAYER_UNAVAILABLE):
                 await self.leave_room()
             await send({"type": "websocket.close", "code": protocol.CLOSE_TRY_AGAIN_LATER})
@@ -77,10 +88,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.flood_limit = ratelimit.flood_limit_for(self.channel_layer)
         self.strikes = 0
         self.group = group_name(self.room)
-        # Join before accepting: once the client sees the socket open, it receives every
-        # message sent to the room from then on. Nothing may be awaited between the two,
-        # or the room could hand this socket a message before it is accepted.
         try:
+            if not await self.count_socket():
+                await self.refuse(protocol.CLOSE_TOO_MANY_SOCKETS)
+                return
+            # Join before accepting: once the client sees the socket open, it receives
+            # every message sent to the room from then on. Nothing may be awaited between
+            # the two, or the room could hand this socket a message before it is accepted.
             room = await local_rooms.join(
                 self.channel_layer, self.group, self.channel_name, self.room_event
             )
@@ -105,6 +119,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
         online = await room.list_online(self.channel_name, self.display_name)
         await self.announce_presence(online, joined=self.display_name)
 
+    async def count_socket(self):
+        """Count this socket against its sender's and its address's caps
+        (chat.socket_caps); return False if either is reached."""
+        owners = socket_caps.caps(self.sender, ratelimit.address_key(self.scope))
+        if not await socket_caps.counts_for(self.channel_layer).add(owners, self.channel_name):
+            return False
+        self.socket_owners = owners
+        return True
+
+    async def uncount_socket(self):
+        owners, self.socket_owners = self.socket_owners, None
+        if owners is not None:
+            # With Redis away, the entry expires by itself.
+            with contextlib.suppress(*LAYER_UNAVAILABLE):
+                await socket_caps.counts_for(self.channel_layer).remove(owners, self.channel_name)
+
     async def refuse(self, close_code, error_code=None, detail=None):
         # Accept before closing, so that the client sees why in the close code rather than
         # a bare handshake failure.
@@ -115,6 +145,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         self.stop_session_watcher()
+        await self.uncount_socket()
         online = await self.leave_room()
         if online is not None:
             await self.announce_presence(online, left=self.display_name)

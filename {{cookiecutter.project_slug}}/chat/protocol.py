@@ -16,6 +16,9 @@ CLOSE_LOGIN_REQUIRED = 4401
 # The session the socket was opened with no longer logs its user in: logged out, password
 # changed, made inactive, deleted or expired (chat.session_watch). Log in again.
 CLOSE_SESSION_ENDED = 4403
+# The sender or the client address already holds as many sockets as it may
+# (chat.socket_caps): close another tab or window of the chat first.
+CLOSE_TOO_MANY_SOCKETS = 4409
 CLOSE_TOO_MANY_MESSAGES = 4429
 # The channel layer cannot be reached (Redis is away): reconnect in a few seconds.
 CLOSE_TRY_AGAIN_LATER = 4503
@@ -28,6 +31,7 @@ CLOSE_CODES = {
     CLOSE_INVALID_ROOM: "invalid_room",
     CLOSE_LOGIN_REQUIRED: "login_required",
     CLOSE_SESSION_ENDED: "session_ended",
+    CLOSE_TOO_MANY_SOCKETS: "too_many_sockets",
     CLOSE_TOO_MANY_MESSAGES: "too_many_messages",
     CLOSE_TRY_AGAIN_LATER: "try_again_later",
     CLOSE_MESSAGE_TOO_BIG: "message_too_big",

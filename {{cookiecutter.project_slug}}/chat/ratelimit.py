@@ -70,5 +70,11 @@ def sender_key(scope):
     if session_key:
         return f"session:{session_tag(session_key)}"
     # A client without cookies: its address, which a new socket does not change.
+    return address_key(scope)
+
+
+def address_key(scope):
+    """The client's address (behind the proxy, the one it forwards: daphne's
+    --proxy-headers)."""
     client = scope.get("client")
     return f"address:{client[0] if client else 'unknown'}"

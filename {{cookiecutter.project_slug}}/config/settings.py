@@ -234,6 +234,11 @@ CHAT_MAX_REQUEST_BODY = int(os.environ.get("CHAT_MAX_REQUEST_BODY", str(1024 * 1
 # per second; over that it is closed with 1008.
 CHAT_SOCKET_FRAME_BURST = int(os.environ.get("CHAT_SOCKET_FRAME_BURST", "200"))
 CHAT_SOCKET_FRAMES_PER_SECOND = float(os.environ.get("CHAT_SOCKET_FRAMES_PER_SECOND", "50"))
+# Sockets one sender (a logged-in user, or a guest's session) and one client address may
+# hold open at once, on all server processes together; more are refused with 4409. An
+# address may be a whole office behind one NAT.
+CHAT_MAX_SOCKETS_PER_SENDER = int(os.environ.get("CHAT_MAX_SOCKETS_PER_SENDER", "20"))
+CHAT_MAX_SOCKETS_PER_ADDRESS = int(os.environ.get("CHAT_MAX_SOCKETS_PER_ADDRESS", "200"))
 # Seconds a socket stays listed as online without renewing its entry: how long a user
 # whose server process died still shows as online.
 CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "30"))

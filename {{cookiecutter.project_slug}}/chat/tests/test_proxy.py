@@ -2,6 +2,7 @@
 real server processes sharing Redis: the topology compose.yaml runs, minus containers.
 Only the upstream addresses and the listening port are changed."""
 
+import contextlib
 import shutil
 import subprocess
 import urllib.request
@@ -11,6 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from chat import protocol
 from chat.tests.servers import (
     HOST,
     ORIGIN,
@@ -21,6 +23,7 @@ from chat.tests.servers import (
     room_url,
     round_trip,
     stop_server,
+    wait_closed,
     wait_until,
 )
 
@@ -52,20 +55,30 @@ def nginx_config(tmp_path, ports, listen_port):
     return main
 
 
-@pytest.fixture
-def proxied(start_server, tmp_path):
-    """Two server processes behind nginx; yields (nginx's port, the processes)."""
+@contextlib.contextmanager
+def nginx_in_front(tmp_path, processes):
+    """A real nginx with deploy/nginx.conf in front of ``processes``; yields its port."""
     if NGINX is None:
         pytest.skip("nginx is not installed (apt-get install nginx)")
-    processes = [start_server(), start_server()]
     port = free_port()
     config = nginx_config(tmp_path, [process.port for process in processes], port)
     subprocess.run([NGINX, "-t", "-q", "-p", str(tmp_path), "-c", str(config)], check=True)
     nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(config)])
-    wait_until(lambda: accepts_connections(port), f"nginx on port {port}", timeout=10)
-    yield port, processes
-    nginx.terminate()
-    nginx.wait(timeout=10)
+    try:
+        wait_until(lambda: accepts_connections(port), f"nginx on port {port}", timeout=10)
+        yield port
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+
+
+@pytest.fixture
+def proxied(start_server, tmp_path):
+    """Two server processes behind nginx; yields (nginx's port, the processes)."""
+    # As the Dockerfile runs them: client addresses from nginx's X-Forwarded-For.
+    processes = [start_server(["--proxy-headers"]) for _ in range(2)]
+    with nginx_in_front(tmp_path, processes) as port:
+        yield port, processes
 
 
 async def test_pages_and_sockets_pass_the_proxy_and_spread_over_both_processes(proxied):
@@ -95,3 +108,17 @@ async def test_pages_and_sockets_pass_the_proxy_and_spread_over_both_processes(p
     assert 0 < len(open_sockets) < len(sockets)
     for websocket in open_sockets:
         await websocket.close()
+
+
+async def test_a_forged_forwarded_address_does_not_escape_the_address_cap(start_server, tmp_path):
+    # The client's own X-Forwarded-For is replaced by nginx, not passed on: otherwise a
+    # client could name a new address for every socket.
+    server = start_server(["--proxy-headers"], CHAT_MAX_SOCKETS_PER_ADDRESS="1")
+    with nginx_in_front(tmp_path, [server]) as port:
+        url = f"ws://{HOST}:{port}/ws/chat/lobby/"
+        forged = {"X-Forwarded-For": "203.0.113.1"}
+        async with connect(url, origin=ORIGIN, additional_headers=forged) as first:
+            await receive(first, "chat.history")
+            forged = {"X-Forwarded-For": "203.0.113.2"}
+            async with connect(url, origin=ORIGIN, additional_headers=forged) as second:
+                assert await wait_closed(second) == protocol.CLOSE_TOO_MANY_SOCKETS

@@ -9,7 +9,8 @@ import json
 
 from websockets.asyncio.client import connect
 
-from chat.tests.servers import ORIGIN, Browser, receive, room_url
+from chat import protocol
+from chat.tests.servers import ORIGIN, Browser, receive, room_url, wait_closed
 
 
 async def test_servers_sharing_redis_deliver_each_others_messages(start_server):
@@ -70,3 +71,15 @@ async def test_a_senders_sockets_on_all_processes_share_one_flood_limit(start_se
         await first.send(json.dumps({"message": "one too many"}))
 
         assert (await receive(first, "error"))["code"] == "rate_limited"
+
+
+async def test_a_senders_sockets_on_all_processes_count_against_one_cap(start_server):
+    one, two = (start_server(CHAT_MAX_SOCKETS_PER_SENDER="1") for _ in range(2))
+    guest = Browser()
+    assert await asyncio.to_thread(guest.get, one, "/chat/lobby/") == 200
+    headers = guest.cookie_header()
+    async with (
+        connect(room_url(one, "lobby"), origin=ORIGIN, additional_headers=headers),
+        connect(room_url(two, "lobby"), origin=ORIGIN, additional_headers=headers) as refused,
+    ):
+        assert await wait_closed(refused) == protocol.CLOSE_TOO_MANY_SOCKETS

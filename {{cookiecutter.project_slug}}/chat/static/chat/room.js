@@ -216,6 +216,10 @@ function connect() {
       setStatus("You have been logged out. Log in again to chat.", true);
       return;
     }
+    if (event.code === CLOSE.too_many_sockets) {
+      setStatus("The chat is open in too many tabs. Close one, then reload this page.", true);
+      return;
+    }
     if (event.code === CLOSE.invalid_room) {
       setStatus("This room name is not valid.", true);
       return;
