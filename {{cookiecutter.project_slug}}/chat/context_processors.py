@@ -1,5 +1,7 @@
 from django.conf import settings
 
+from chat.views import password_resets_offered
+
 
 def site(request):
-    return {"site_name": settings.SITE_NAME}
+    return {"site_name": settings.SITE_NAME, "password_resets_offered": password_resets_offered()}

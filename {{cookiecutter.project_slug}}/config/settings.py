@@ -5,6 +5,7 @@ Everything that differs between machines comes from environment variables (see
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -61,6 +62,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    # Counts failed logins and locks out a username or a client address (AXES_* below).
+    "axes",
+    "django_ratelimit",
     "chat",
 ]
 
@@ -74,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "chat.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -166,12 +172,65 @@ else:
         },
     }
 
+# The cache holds the sign-up and password-reset counts (django-ratelimit). With Redis, in
+# Redis (django-redis, which follows Sentinels as the channel layer does), so that every
+# server process counts the same requests; without, in this process, the only one there
+# is (django-ratelimit's checks against a cache that is not shared, E003 and W001, are for
+# several processes).
+if REDIS_SENTINELS or REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CHANNEL_LAYER_PREFIX", "asgi"),
+        }
+    }
+    if REDIS_SENTINELS:
+        CACHES["default"]["LOCATION"] = f"redis://{REDIS_SENTINEL_MASTER}/0"
+        CACHES["default"]["OPTIONS"] = {
+            "CLIENT_CLASS": "django_redis.client.SentinelClient",
+            "CONNECTION_POOL_CLASS": "redis.sentinel.SentinelConnectionPool",
+            "SENTINELS": REDIS_SENTINELS,
+        }
+        DJANGO_REDIS_CONNECTION_FACTORY = "django_redis.pool.SentinelConnectionFactory"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Failed logins, counted in the database (shared by every server process) by django-axes
+# rather than by hand: AXES_FAILURE_LIMIT failures for one username, or from one client
+# address, lock it out for AXES_COOLOFF_TIME, and each failure while locked out starts
+# that time again. A successful login clears the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The address the server gives the request (behind the proxy, the one it forwards:
+# daphne's --proxy-headers), never an X-Forwarded-For a client could write itself.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# Sign-ups and password-reset requests per client address (django-ratelimit's rates).
+CHAT_SIGNUP_RATE = os.environ.get("CHAT_SIGNUP_RATE", "10/h")
+CHAT_PASSWORD_RESET_RATE = os.environ.get("CHAT_PASSWORD_RESET_RATE", "5/h")
+
+# E-mail, for password resets: they are offered only when EMAIL_HOST is set.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 
 LOGIN_REDIRECT_URL = "chat:lobby"
 LOGOUT_REDIRECT_URL = "chat:lobby"
@@ -209,7 +268,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "INFO"},
     # Django's default logging gives "django" a console handler of its own, and its records
     # went to both: configured here without one, each line is printed once, by the root's.
-    "loggers": {"django": {"level": "INFO"}},
+    "loggers": {
+        "django": {"level": "INFO"},
+        # django-axes says at INFO what it is doing at every start and login; its failures
+        # and lockouts are warnings.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # Chat behaviour; the README explains each setting.

@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from chat.views import PasswordResetView
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Before Django's own, which it stands in for.
+    path("accounts/password_reset/", PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("chat.urls")),
 ]

@@ -137,6 +137,15 @@ def isolated_channel_layer(settings, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def isolated_cache(settings):
+    """Give each test a cache of its own (sign-up and password-reset counts), in Redis
+    under this run's prefix, whose keys it deletes when it ends."""
+    cache = settings.CACHES["default"]
+    prefix = f"{TEST_CHANNEL_PREFIX}-{uuid.uuid4().hex[:8]}"
+    settings.CACHES = {"default": {**cache, "KEY_PREFIX": prefix}}
+
+
+@pytest.fixture(autouse=True)
 def fresh_channel_layer():
     # Each test runs in its own event loop and channel layers hold loop-bound state, so
     # each test gets a new layer.

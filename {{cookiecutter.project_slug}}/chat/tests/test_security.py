@@ -46,14 +46,14 @@ def test_wildcard_allowed_hosts_is_refused_in_production(settings):
     settings.DEBUG = False
     settings.ALLOWED_HOSTS = ["*"]
 
-    assert [message.id for message in run_checks()] == ["chat.E001"]
+    assert [message.id for message in run_checks() if not message.is_silenced()] == ["chat.E001"]
 
 
 def test_wildcard_allowed_hosts_is_allowed_in_development(settings):
     settings.DEBUG = True
     settings.ALLOWED_HOSTS = ["*"]
 
-    assert run_checks() == []
+    assert [message for message in run_checks() if not message.is_silenced()] == []
 
 
 def test_deploy_checks_pass_with_production_settings():

@@ -1,6 +1,7 @@
 """High availability settings: with REDIS_SENTINELS, the channel layer and presence find
 Redis through a real Redis Sentinel, REDIS_URL is not used, and a failover is followed."""
 
+import asyncio
 import json
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from chat import protocol
 from chat.tests.servers import (
     HOST,
     ORIGIN,
+    Browser,
     RedisProcess,
     free_port,
     receive,
@@ -87,6 +89,13 @@ def sentinel_env(watched_redis):
 async def test_servers_find_redis_through_sentinel(start_server, watched_redis):
     env = sentinel_env(watched_redis)
     one, two = start_server(**env), start_server(**env)
+
+    # The cache too: a sign-up is counted in the master the Sentinel names.
+    password = "correct horse battery staple"  # noqa: S105
+    signup = {"username": "alice", "password1": password, "password2": password}
+    assert await asyncio.to_thread(Browser().post, one, "/accounts/signup/", signup) == 200
+    with redis.Redis(host=HOST, port=watched_redis.master.port) as client:
+        assert client.keys("*:rl:*")
 
     async with connect(room_url(one, "sentinel"), origin=ORIGIN) as alice:
         assert (await receive(alice, "presence"))["count"] == 1
