@@ -9,9 +9,9 @@ the same names that keeps nothing.
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
-from django.db.models import Max
+from django.db.models import Count, Max, Q
 
-from chat import protocol
+from chat import identity, protocol
 from chat.models import Message
 
 KEEPS_HISTORY = True
@@ -24,18 +24,20 @@ UNAVAILABLE = (DatabaseError,)
 @database_sync_to_async
 def save_message(*, room, user, display_name, text):
     """Save a message; return its chat.message frame, with the id it was saved under."""
+    guest = identity.is_guest(user)
     message = Message.objects.create(
-        room=room,
-        user=user if user.is_authenticated else None,
-        display_name=display_name,
-        text=text,
+        room=room, user=None if guest else user, guest=guest, display_name=display_name, text=text
     )
     return message_frame(message)
 
 
 def message_frame(message):
     return protocol.chat_message(
-        text=message.text, user=message.display_name, ts=message.created, message_id=message.id
+        text=message.text,
+        user=message.display_name,
+        guest=message.guest,
+        ts=message.created,
+        message_id=message.id,
     )
 
 
@@ -74,10 +76,20 @@ def resume_frame(room, after_id):
 
 def active_rooms():
     """Names of the CHAT_LOBBY_ROOMS rooms with the most recent messages, most recent
-    first."""
+    first, among rooms someone was answered in or an account wrote in.
+
+    A room one guest wrote in alone is not listed: guests need no account, and a socket
+    without cookies is a new guest, so anyone could otherwise fill the lobby with rooms
+    of their choosing, one message each.
+    """
     return list(
         Message.objects.values("room")
-        .annotate(last_id=Max("id"))
+        .annotate(
+            last_id=Max("id"),
+            writers=Count("display_name", distinct=True),
+            by_accounts=Count("user"),
+        )
+        .filter(Q(writers__gte=2) | Q(by_accounts__gt=0))
         .order_by("-last_id")
         .values_list("room", flat=True)[: settings.CHAT_LOBBY_ROOMS]
     )

@@ -87,11 +87,25 @@ async def test_logged_in_sender_is_linked_to_the_message(join, session_cookie):
 @pytest.mark.django_db
 def test_active_rooms_are_listed_most_recent_first(client):
     for room in ["old", "newer", "old", "newest"]:
-        Message.objects.create(room=room, display_name="guest-1", text="hi")
+        for writer in ("guest-1", "guest-2"):
+            Message.objects.create(room=room, display_name=writer, text="hi")
 
     with override_settings(CHAT_LOBBY_ROOMS=2):
         assert history.active_rooms() == ["newest", "old"]
     assert client.get("/").context["active_rooms"] == ["newest", "old", "newer"]
+
+
+@pytest.mark.django_db
+def test_a_room_one_guest_wrote_in_alone_is_not_listed(django_user_model):
+    # As a flood of one-shot sockets would make them, one room each.
+    for number in range(3):
+        Message.objects.create(room=f"spam {number}", display_name=f"guest-{number}", text="x")
+    Message.objects.create(room="answered", display_name="guest-1", text="anyone?")
+    Message.objects.create(room="answered", display_name="guest-2", text="yes")
+    alice = django_user_model.objects.create_user("alice")
+    Message.objects.create(room="alices", user=alice, display_name="alice", text="hi")
+
+    assert history.active_rooms() == ["alices", "answered"]
 
 
 async def test_resume_sends_the_missed_messages_in_order_then_says_there_are_no_more(join):
