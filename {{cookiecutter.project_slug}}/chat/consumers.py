@@ -280,7 +280,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if now - self.last_typing < TYPING_INTERVAL:
             return
         self.last_typing = now
-        frame = protocol.encode(protocol.typing(self.display_name))
+        guest = identity.is_guest(self.scope["user"])
+        frame = protocol.encode(protocol.typing(self.display_name, guest=guest))
         await self.channel_layer.group_send(
             self.group, {"type": "chat.typing", "frame": frame, "sender": self.channel_name}
         )

@@ -8,7 +8,7 @@ and a reconnecting client learns that nothing can be resumed.
 
 from django.utils import timezone
 
-from chat import protocol
+from chat import identity, protocol
 
 KEEPS_HISTORY = False
 
@@ -18,7 +18,9 @@ UNAVAILABLE = ()
 
 async def save_message(*, room, user, display_name, text):
     """Return the message's chat.message frame; it has no id, since it is not saved."""
-    return protocol.chat_message(text=text, user=display_name, ts=timezone.now())
+    return protocol.chat_message(
+        text=text, user=display_name, guest=identity.is_guest(user), ts=timezone.now()
+    )
 
 
 async def history_frame(room, before_id=None, limit=None):

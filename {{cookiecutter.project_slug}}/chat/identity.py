@@ -3,10 +3,17 @@
 import secrets
 
 GUEST_NAME_SESSION_KEY = "chat_guest_name"
+# Every guest name starts so, and no username may (chat.forms).
+GUEST_PREFIX = "guest-"
 
 
 def new_guest_name():
-    return f"guest-{secrets.token_hex(3)}"
+    return f"{GUEST_PREFIX}{secrets.token_hex(3)}"
+
+
+def is_guest(user):
+    """Whether ``user`` chats as a guest, under a name no account holds."""
+    return not user.is_authenticated
 
 
 def display_name(user, session):

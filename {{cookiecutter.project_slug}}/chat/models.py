@@ -10,8 +10,9 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     # Kept beside the user so that guests' messages, and those of deleted users, still
-    # show who wrote them.
+    # show who wrote them, and which were a guest's.
     display_name = models.CharField(max_length=150)
+    guest = models.BooleanField(default=False)
     text = models.TextField()
     created = models.DateTimeField(auto_now_add=True)
 

@@ -120,8 +120,8 @@ def rate_limited(retry_after, client_id=None):
     }
 
 
-def typing(user):
-    return {"type": TYPING, "user": user}
+def typing(user, *, guest):
+    return {"type": TYPING, "user": user, "guest": guest}
 
 
 def presence(online, *, joined=None, left=None):
@@ -136,8 +136,15 @@ def presence(online, *, joined=None, left=None):
     return frame
 
 
-def chat_message(*, text, user, ts, message_id=None):
-    frame = {"type": CHAT_MESSAGE, "message": text, "user": user, "ts": ts.isoformat()}
+def chat_message(*, text, user, guest, ts, message_id=None):
+    """A message; ``guest`` says that ``user`` is a guest's name, not an account's."""
+    frame = {
+        "type": CHAT_MESSAGE,
+        "message": text,
+        "user": user,
+        "guest": guest,
+        "ts": ts.isoformat(),
+    }
     if message_id is not None:
         frame["id"] = message_id
     return frame
@@ -147,7 +154,7 @@ def chat_history(messages, *, more):
     return {"type": CHAT_HISTORY, "messages": messages, "more": more}
 
 
-def client_constants(*, max_message_length, keeps_history):
+def client_constants(*, max_message_length, keeps_history, guest_prefix):
     """What the browser client needs to know of the protocol, handed to it by the page."""
     return {
         "types": {
@@ -165,6 +172,8 @@ def client_constants(*, max_message_length, keeps_history):
             "max_client_id_length": MAX_CLIENT_ID_LENGTH,
         },
         "keeps_history": keeps_history,
+        # Names in presence lists that start so are guests'.
+        "guest_prefix": guest_prefix,
     }
 
 

@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -9,6 +8,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_ratelimit.core import is_ratelimited
 
 from chat import history, identity, protocol
+from chat.forms import SignupForm
 from chat.rooms import InvalidRoomName, normalize_room_name
 
 
@@ -35,10 +35,12 @@ def room(request, room):
     context = {
         "room": room,
         "display_name": identity.display_name(request.user, request.session),
+        "guest": identity.is_guest(request.user),
         # The protocol's names and limits, for the browser client (chat/static/chat/room.js).
         "protocol": protocol.client_constants(
             max_message_length=settings.CHAT_MAX_MESSAGE_LENGTH,
             keeps_history=history.KEEPS_HISTORY,
+            guest_prefix=identity.GUEST_PREFIX,
         ),
     }
     return render(request, "chat/room.html", context)
@@ -52,7 +54,7 @@ def signup(request):
         next_url = ""
     status = 200
     if request.method == "POST":
-        form = UserCreationForm(request.POST)
+        form = SignupForm(request.POST)
         if over_rate(request, "signup", settings.CHAT_SIGNUP_RATE):
             form.add_error(None, TOO_MANY.format(what="sign-ups"))
             status = 429
@@ -61,7 +63,7 @@ def signup(request):
             login(request, form.save(), backend="django.contrib.auth.backends.ModelBackend")
             return redirect(next_url or "chat:lobby")
     else:
-        form = UserCreationForm()
+        form = SignupForm()
     context = {"form": form, "next": next_url}
     return render(request, "registration/signup.html", context, status=status)
 

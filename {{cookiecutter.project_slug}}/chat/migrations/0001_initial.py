@@ -24,6 +24,7 @@ class Migration(migrations.Migration):
                 ),
                 ("room", models.CharField(max_length=200)),
                 ("display_name", models.CharField(max_length=150)),
+                ("guest", models.BooleanField(default=False)),
                 ("text", models.TextField()),
                 ("created", models.DateTimeField(auto_now_add=True)),
                 (

@@ -29,7 +29,8 @@ def room_path(room):
 
 async def post(room, text, user="system"):
     """Send a message to the room's group, as a view or a task would."""
-    frame = protocol.encode(protocol.chat_message(text=text, user=user, ts=timezone.now()))
+    message = protocol.chat_message(text=text, user=user, guest=False, ts=timezone.now())
+    frame = protocol.encode(message)
     await get_channel_layer().group_send(
         group_name(room), {"type": protocol.CHAT_MESSAGE, "frame": frame}
     )
@@ -134,6 +135,13 @@ def isolated_channel_layer(settings, monkeypatch):
         settings.CHANNEL_LAYERS = {
             "default": {**layer, "CONFIG": {**layer["CONFIG"], "prefix": prefix}}
         }
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashing(settings):
+    # Hashing at production strength is most of a login's time, and the tests log in
+    # often; what they check does not depend on the hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

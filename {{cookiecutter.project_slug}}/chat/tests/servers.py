@@ -6,6 +6,8 @@ the test database and the tests' channel layer (with Redis, under the tests' own
 """
 
 import asyncio
+import atexit
+import functools
 import http.cookiejar
 import json
 import os
@@ -13,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -39,14 +42,10 @@ def server_env(tmp_path):
     }
     if connection.vendor == "sqlite":
         # The test database lives in memory, out of other processes' reach: give the
-        # servers a file database of their own.
-        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=PROJECT_DIR,
-            env=env,
-            check=True,
-        )
+        # servers a file database of their own, a copy of one migrated once per run.
+        database = tmp_path / "db.sqlite3"
+        shutil.copyfile(migrated_sqlite_database(), database)
+        env["DATABASE_URL"] = f"sqlite:///{database}"
     else:
         db = connection.settings_dict
         env["DATABASE_URL"] = (
@@ -54,6 +53,26 @@ def server_env(tmp_path):
             f"@{db['HOST']}:{db['PORT']}/{quote(db['NAME'])}"
         )
     return env
+
+
+@functools.cache
+def migrated_sqlite_database():
+    """A SQLite file with the project's tables, made once per test run (migrating takes
+    seconds, copying it none)."""
+    directory = Path(tempfile.mkdtemp(prefix="chat-servers-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    database = directory / "db.sqlite3"
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=PROJECT_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": f"sqlite:///{database}",
+        },
+        check=True,
+    )
+    return database
 
 
 def free_port():

@@ -194,8 +194,8 @@ async def test_typing_reaches_the_others_at_most_every_two_seconds(join, session
     await alice.send_json_to({"type": "typing"})
     await alice.send_json_to({"type": "typing"})
 
-    assert await bob.receive_json_from() == {"type": "typing", "user": "alice"}
+    assert await bob.receive_json_from() == {"type": "typing", "user": "alice", "guest": False}
     assert await nothing_arrives(alice, bob, after=alice)
     await asyncio.sleep(consumers.TYPING_INTERVAL)
     await alice.send_json_to({"type": "typing"})
-    assert await bob.receive_json_from() == {"type": "typing", "user": "alice"}
+    assert await bob.receive_json_from() == {"type": "typing", "user": "alice", "guest": False}

@@ -32,7 +32,7 @@ def test_message_over_the_maximum_length_is_refused():
 
 def test_encode_keeps_unicode_readable():
     frame = protocol.chat_message(
-        text="서울 🎉", user="guest-1", ts=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+        text="서울 🎉", user="guest-1", guest=True, ts=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     )
 
     encoded = protocol.encode(frame)
@@ -42,6 +42,7 @@ def test_encode_keeps_unicode_readable():
         "type": "chat.message",
         "message": "서울 🎉",
         "user": "guest-1",
+        "guest": True,
         "ts": "2026-01-02T03:04:05+00:00",
     }
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from chat import history, protocol
+from chat import history, identity, protocol
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +68,9 @@ def test_room_page_hands_the_client_the_servers_protocol(client):
     data = re.search(r'<script id="chat-protocol" type="application/json">(.*?)</script>', content)
     constants = json.loads(data.group(1))
     assert constants == protocol.client_constants(
-        max_message_length=123, keeps_history=history.KEEPS_HISTORY
+        max_message_length=123,
+        keeps_history=history.KEEPS_HISTORY,
+        guest_prefix=identity.GUEST_PREFIX,
     )
     assert constants["close"]["invalid_room"] == protocol.CLOSE_INVALID_ROOM
     assert 'maxlength="123"' in content

@@ -16,6 +16,7 @@ const TYPING_SHOWN_MS = 4000;
 const chat = document.getElementById("chat");
 const room = chat.dataset.room;
 const me = chat.dataset.user;
+const meIsGuest = chat.dataset.guest === "true";
 const messageList = document.getElementById("messages");
 const statusLine = document.getElementById("status");
 const typingLine = document.getElementById("typing");
@@ -65,6 +66,7 @@ function messageItem(frame) {
   const item = document.createElement("li");
   const author = document.createElement("span");
   author.className = "author";
+  author.classList.toggle("guest", frame.guest === true);
   author.textContent = frame.user;
   const time = document.createElement("time");
   if (frame.ts) {
@@ -139,6 +141,7 @@ function showPresence(frame) {
   presenceList.replaceChildren(...frame.users.map((name) => {
     const item = document.createElement("li");
     item.textContent = name;
+    item.classList.toggle("guest", name.startsWith(PROTOCOL.guest_prefix));
     return item;
   }));
 }
@@ -242,7 +245,7 @@ form.addEventListener("submit", (event) => {
   const message = input.value;
   if (!message.trim() || !socket || socket.readyState !== WebSocket.OPEN) return;
   const clientId = newClientId();
-  const item = messageItem({ user: me, message });
+  const item = messageItem({ user: me, guest: meIsGuest, message });
   item.classList.add("pending");
   messageList.append(item);
   messageList.scrollTop = messageList.scrollHeight;
