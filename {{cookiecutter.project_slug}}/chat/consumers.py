@@ -182,10 +182,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if left and online[left] > 0:
             left = None
         event = local_rooms.presence_event(online, joined=joined, left=left)
-        if (joined or left) and len(online) <= presence.ANNOUNCE_LIMIT:
+        news = joined or left
+        if news and len(online) <= presence.ANNOUNCE_LIMIT and await self.may_announce(news):
             await self.channel_layer.group_send(self.group, event)
         elif joining:
             await self.send(text_data=event["frame"])
+
+    async def may_announce(self, name):
+        """Whether a coming or going of ``name`` is within their announcements' budget in
+        this room (presence.ANNOUNCEMENTS_*), kept where the flood limits are."""
+        retry_after = await self.flood_limit.take(
+            f"presence:{self.group}:{name}",
+            rate=presence.ANNOUNCEMENTS_PER_SECOND,
+            burst=presence.ANNOUNCEMENTS_BURST,
+        )
+        return not retry_after
 
     # -- Frames from the client ------------------------------------------------------------
 

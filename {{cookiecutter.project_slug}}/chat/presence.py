@@ -20,6 +20,12 @@ from chat import layer_stores
 # Rooms with more users online than this get no join and leave announcements, which
 # would cost a frame to every member each time; their sockets' lists refresh instead.
 ANNOUNCE_LIMIT = 100
+# One user's comings and goings in one room are announced this many at once, then one
+# every 1 / ANNOUNCEMENTS_PER_SECOND seconds: a client connecting and disconnecting in a
+# loop cannot cost every member a frame per turn. The lists of those not told catch up
+# at the next renewal, which reads the list whenever it changed.
+ANNOUNCEMENTS_BURST = 4
+ANNOUNCEMENTS_PER_SECOND = 0.1
 
 
 def refresh_interval():

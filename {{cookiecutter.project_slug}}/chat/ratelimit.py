@@ -5,7 +5,8 @@ A sender is a logged-in user, else a guest's session, else the client's address.
 buckets live where the channel layer keeps its groups: in this process's memory with the
 in-memory layer (consumers of one process run on one event loop, so they need no lock),
 in Redis with channels-redis, where every server process shares them
-(chat.ratelimit_redis).
+(chat.ratelimit_redis). The same buckets, under keys of their own, hold other budgets:
+how often a user's comings and goings in a room are announced (chat.consumers).
 """
 
 import time

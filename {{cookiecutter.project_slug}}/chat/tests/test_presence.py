@@ -1,6 +1,7 @@
 """Who is online, and who is typing."""
 
 import asyncio
+import json
 import uuid
 
 import pytest
@@ -9,7 +10,7 @@ from django.test import override_settings
 
 from chat import consumers, presence
 from chat.rooms import group_name
-from chat.tests.conftest import nothing_arrives
+from chat.tests.conftest import nothing_arrives, post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,6 +29,29 @@ async def test_joining_is_announced_with_the_list_of_who_is_online(join, session
 
     frame = await alice.receive_presence()
     assert frame == {"type": "presence", "users": ["alice", "bob"], "count": 2, "joined": "bob"}
+
+
+async def test_churn_by_one_user_costs_the_room_a_bounded_number_of_frames(
+    join, session_cookie, room
+):
+    bob = await join(room, cookie=await session_cookie("bob"))
+    await bob.receive_presence()
+    alice_cookie = await session_cookie("alice")
+
+    for _ in range(10):
+        alice = await join(room, cookie=alice_cookie)
+        await alice.disconnect()
+    await post(room, "marker")
+
+    frames = []
+    while (frame := await bob.receive_output())["type"] == "websocket.send":
+        frame = json.loads(frame["text"])
+        if frame.get("message") == "marker":
+            break
+        frames.append(frame)
+    assert len(frames) == presence.ANNOUNCEMENTS_BURST
+    # What bob was told last may be out of date until the next renewal, which reads it.
+    assert frames[-1]["left"] == "alice"
 
 
 async def test_a_user_with_several_tabs_is_listed_once_and_leaves_with_the_last(
