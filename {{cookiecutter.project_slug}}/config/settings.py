@@ -119,8 +119,17 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Connections come from a pool (psycopg_pool) and go back to it: Django closes them
     # after each database call of a consumer, and opening a new PostgreSQL connection for
-    # every saved message was most of the time a save took.
-    DATABASES["default"]["OPTIONS"] = {"pool": True}
+    # every saved message was most of the time a save took. Each server process keeps
+    # DATABASE_POOL_MIN_SIZE open and opens up to DATABASE_POOL_MAX_SIZE; a request that
+    # finds none free waits DATABASE_POOL_TIMEOUT seconds, then fails. psycopg_pool's
+    # default of 4 was too few for page loads and message saves at once.
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {
+            "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")),
+            "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10")),
+            "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
+        }
+    }
 {%- endif %}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -196,6 +205,16 @@ if REDIS_SENTINELS or REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+# Django's hashers, but for the default one, which hashes here one password at a time
+# per process without holding a database connection (chat/passwords.py).
+PASSWORD_HASHERS = [
+    "chat.passwords.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

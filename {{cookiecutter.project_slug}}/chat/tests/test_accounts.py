@@ -1,8 +1,12 @@
 """Accounts are throttled: failed logins lock out (django-axes), sign-ups and password
-resets are counted per client address (django-ratelimit)."""
+resets are counted per client address (django-ratelimit); hashing passwords holds up
+neither the chat nor the database pool (chat.passwords)."""
 
 import pytest
+from django.contrib.auth import hashers
+from django.contrib.auth.hashers import check_password, make_password
 from django.core import mail
+from django.db import connections, transaction
 from django.test import Client, override_settings
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +97,28 @@ def test_password_resets_with_email_are_limited_per_client_address(django_user_m
 
     assert statuses == [302, 302, 429]
     assert len(mail.outbox) == 2
+
+
+def test_passwords_are_hashed_as_djangos_default_hasher_does(settings):
+    settings.PASSWORD_HASHERS = ["chat.passwords.PBKDF2PasswordHasher"]
+    encoded = make_password(PASSWORD)
+
+    assert hashers.PBKDF2PasswordHasher().verify(PASSWORD, encoded)
+    assert check_password(PASSWORD, encoded)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hashing_gives_the_database_connection_back_outside_transactions(settings, monkeypatch):
+    settings.PASSWORD_HASHERS = ["chat.passwords.PBKDF2PasswordHasher"]
+    database = connections["default"]
+    database.ensure_connection()
+    closed_in_transaction = []
+    monkeypatch.setattr(
+        database, "close", lambda: closed_in_transaction.append(database.in_atomic_block)
+    )
+
+    make_password(PASSWORD)
+    with transaction.atomic():
+        make_password(PASSWORD)  # the transaction still needs its connection
+
+    assert closed_in_transaction == [False]
