@@ -1,9 +1,10 @@
 """The chat socket: translates between WebSocket frames and the room.
 
 Rules live elsewhere: frame shapes and validation in chat.protocol, room names in
-chat.rooms, who is speaking in chat.identity, flood control in chat.ratelimit, saved
-messages in chat.history, this server process's side of the room (delivery to its sockets, who
-is online) in chat.local_rooms, and when a session ends its sockets in chat.session_watch.
+chat.rooms, who is speaking in chat.identity, flood control in chat.ratelimit, how many
+sockets a client may hold in chat.socket_caps, saved messages in chat.history, this
+server process's side of the room (delivery to its sockets, who is online) in
+chat.local_rooms, and when a session ends its sockets in chat.session_watch.
 """
 
 import asyncio
@@ -165,7 +166,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def leave_user_group(self):
         if self.user_group is not None:
             group, self.user_group = self.user_group, None
-            await self.channel_layer.group_discard(group, self.channel_name)
+            # With Redis away, the membership expires by itself.
+            with contextlib.suppress(*LAYER_UNAVAILABLE):
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     def stop_session_watcher(self):
         if self.session_watcher is not None:

@@ -71,7 +71,9 @@ def expiry(session_key):
             .values_list("expire_date", flat=True)
             .first()
         )
-    return session.get_expiry_date() if session.exists(session_key) else None
+    # Other engines keep no expiry apart from the session: an upper bound, after which
+    # the session is checked again.
+    return session.get_expiry_date()
 
 
 def tell_users_sockets(user_pk, event):
