@@ -61,6 +61,8 @@ class RequestDeadline(ProtocolWrapper):
 
     def start(self):
         self.stop()
+        if isinstance(self.wrappedProtocol, WebSocketProtocol):
+            return  # upgraded: a WebSocket has no deadline
         self.deadline = reactor.callLater(
             settings.CHAT_HANDSHAKE_TIMEOUT, self.transport.abortConnection
         )
@@ -116,8 +118,7 @@ class BoundedRequest(WebRequest):
     def finish(self):
         channel = getattr(self, "channel", None)
         super().finish()
-        # A connection kept alive for another request has the same time for it; one that
-        # daphne upgraded to a WebSocket is no longer wrapped.
+        # A connection kept alive for another request has the same time for it.
         if channel is not None and isinstance(channel.transport, RequestDeadline):
             channel.transport.start()
 

@@ -6,8 +6,9 @@ import contextlib
 import time
 
 import pytest
+from websockets.asyncio.client import connect
 
-from chat.tests.servers import HOST
+from chat.tests.servers import HOST, ORIGIN, receive, room_url
 
 # A form post as a browser sends it, but for the size its body claims.
 POST_HEADERS = (
@@ -99,3 +100,12 @@ async def test_a_body_within_the_limit_reaches_django(start_server):
 
     # Django's answer: the form has no CSRF token.
     assert response.startswith(b"HTTP/1.1 403")
+
+
+async def test_a_websocket_outlives_the_request_deadline(start_server):
+    server = start_server(CHAT_HANDSHAKE_TIMEOUT="1")
+    url = room_url(server, "lobby")
+    async with connect(url, origin=ORIGIN) as websocket:
+        await asyncio.sleep(3)
+        await websocket.send('{"message": "still open"}')
+        assert (await receive(websocket, "chat.message"))["message"] == "still open"
