@@ -109,10 +109,10 @@ def redis_is_reachable_and_left_clean():
             "Start it (e.g. `redis-server`) or point REDIS_URL at one.",
             returncode=1,
         )
-    yield
-    for key in client.scan_iter(f"{TEST_CHANNEL_PREFIX}*"):
-        client.delete(key)
     client.close()
+    yield
+    # Each test deletes its own keys; this catches what outlived one.
+    delete_redis_keys(f"{TEST_CHANNEL_PREFIX}*")
 
 
 @pytest.fixture(autouse=True)
@@ -125,16 +125,30 @@ def plain_static_files(settings):
 
 
 @pytest.fixture(autouse=True)
-def isolated_channel_layer(settings, monkeypatch):
-    """Keep each test's rooms, presence and flood limits apart from other tests' and
-    other runs' on the same Redis, here and in the server processes the test starts."""
+def isolated_redis_keys(settings, monkeypatch):
+    """Give each test a key prefix of its own for all it keeps in Redis (rooms, presence,
+    flood limits, socket counts, the cache), here and in the server processes it starts,
+    so that tests and runs sharing a Redis stay apart; delete its keys when it ends."""
     prefix = f"{TEST_CHANNEL_PREFIX}-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("CHANNEL_LAYER_PREFIX", prefix)
-    if uses_redis():
-        layer = settings.CHANNEL_LAYERS["default"]
-        settings.CHANNEL_LAYERS = {
-            "default": {**layer, "CONFIG": {**layer["CONFIG"], "prefix": prefix}}
-        }
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
+    if not uses_redis():
+        yield
+        return
+    layer = settings.CHANNEL_LAYERS["default"]
+    settings.CHANNEL_LAYERS = {
+        "default": {**layer, "CONFIG": {**layer["CONFIG"], "prefix": prefix}}
+    }
+    yield
+    delete_redis_keys(f"{prefix}*")
+
+
+def delete_redis_keys(pattern):
+    import redis
+
+    with redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2) as client:
+        for key in client.scan_iter(pattern):
+            client.delete(key)
 
 
 @pytest.fixture(autouse=True)
@@ -142,15 +156,6 @@ def quick_password_hashing(settings):
     # Hashing at production strength is most of a login's time, and the tests log in
     # often; what they check does not depend on the hasher.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def isolated_cache(settings):
-    """Give each test a cache of its own (sign-up and password-reset counts), in Redis
-    under this run's prefix, whose keys it deletes when it ends."""
-    cache = settings.CACHES["default"]
-    prefix = f"{TEST_CHANNEL_PREFIX}-{uuid.uuid4().hex[:8]}"
-    settings.CACHES = {"default": {**cache, "KEY_PREFIX": prefix}}
 
 
 @pytest.fixture(autouse=True)
