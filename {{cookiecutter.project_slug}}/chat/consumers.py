@@ -214,7 +214,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if await self.within_flood_limit(exc.client_id):
                 await self.send_frame(protocol.error(exc.code, exc.detail, exc.client_id))
             return
-        if await self.within_flood_limit(frame.get("client_id")):
+        # Typing notices are not counted: each socket's reach the room at most every
+        # TYPING_INTERVAL, and a person typing must not use up what their messages may send.
+        if frame["type"] == protocol.TYPING or await self.within_flood_limit(
+            frame.get("client_id")
+        ):
             await getattr(self, self.frame_handlers[frame["type"]])(frame)
 
     def read_frame(self, text_data):
@@ -246,11 +250,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         client_id = frame.get("client_id")
         # Saved before it is broadcast: nobody sees a message that history will not have.
         try:
-            message = await history.save_message(
+            message, new = await history.save_message(
                 room=self.room,
                 user=self.scope["user"],
                 display_name=self.display_name,
                 text=frame["message"],
+                client_id=client_id,
             )
         except history.UNAVAILABLE:
             await self.send_frame(
@@ -263,6 +268,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         if client_id is not None:
             message["client_id"] = client_id
+        if not new:
+            # Sent again by a client that did not hear back (its connection was lost, or
+            # the page reloaded): the room has it already; the sender learns it arrived.
+            await self.send_frame(message)
+            return
         # Encoded once here, not once per member of the room.
         await self.channel_layer.group_send(
             self.group, {"type": protocol.CHAT_MESSAGE, "frame": protocol.encode(message)}

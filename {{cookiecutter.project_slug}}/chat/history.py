@@ -8,7 +8,7 @@ the same names that keeps nothing.
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Count, Max, Q
 
 from chat import identity, protocol
@@ -22,13 +22,27 @@ UNAVAILABLE = (DatabaseError,)
 
 
 @database_sync_to_async
-def save_message(*, room, user, display_name, text):
-    """Save a message; return its chat.message frame, with the id it was saved under."""
+def save_message(*, room, user, display_name, text, client_id=None):
+    """Save a message; return its chat.message frame, with the id it was saved under, and
+    whether it is new: a message its sender already sent under ``client_id`` is not saved
+    again, and its frame is the one saved then."""
     guest = identity.is_guest(user)
-    message = Message.objects.create(
-        room=room, user=None if guest else user, guest=guest, display_name=display_name, text=text
-    )
-    return message_frame(message)
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                room=room,
+                user=None if guest else user,
+                guest=guest,
+                display_name=display_name,
+                text=text,
+                client_id=client_id or "",
+            )
+    except IntegrityError:
+        if not client_id:
+            raise
+        sent = Message.objects.get(room=room, display_name=display_name, client_id=client_id)
+        return message_frame(sent), False
+    return message_frame(message), True
 
 
 def message_frame(message):

@@ -6,6 +6,9 @@ here history is always empty, so a socket's first frame is an empty chat.history
 and a reconnecting client learns that nothing can be resumed.
 """
 
+import hashlib
+
+from django.core.cache import cache
 from django.utils import timezone
 
 from chat import identity, protocol
@@ -15,12 +18,24 @@ KEEPS_HISTORY = False
 # Nothing here can fail the way a database can.
 UNAVAILABLE = ()
 
+# How long a message's client_id is remembered, so that the same message sent again (after
+# a lost connection, or a reload) does not reach the room twice.
+SENT_IDS_SECONDS = 15 * 60
 
-async def save_message(*, room, user, display_name, text):
-    """Return the message's chat.message frame; it has no id, since it is not saved."""
-    return protocol.chat_message(
+
+async def save_message(*, room, user, display_name, text, client_id=None):
+    """Return the message's chat.message frame (it has no id, since it is not saved) and
+    whether it is new: its sender may have sent it already under ``client_id``.
+
+    Client ids are remembered in Django's cache, which every server process shares when
+    they share Redis."""
+    frame = protocol.chat_message(
         text=text, user=display_name, guest=identity.is_guest(user), ts=timezone.now()
     )
+    if client_id is None:
+        return frame, True
+    sent = hashlib.sha256(f"{room}\n{display_name}\n{client_id}".encode()).hexdigest()
+    return frame, await cache.aadd(f"chat:sent:{sent}", True, SENT_IDS_SECONDS)
 
 
 async def history_frame(room, before_id=None, limit=None):

@@ -154,7 +154,9 @@ def chat_history(messages, *, more):
     return {"type": CHAT_HISTORY, "messages": messages, "more": more}
 
 
-def client_constants(*, max_message_length, keeps_history, guest_prefix):
+def client_constants(
+    *, max_message_length, frames_per_second, frame_burst, keeps_history, guest_prefix
+):
     """What the browser client needs to know of the protocol, handed to it by the page."""
     return {
         "types": {
@@ -170,6 +172,10 @@ def client_constants(*, max_message_length, keeps_history, guest_prefix):
         "limits": {
             "max_message_length": max_message_length,
             "max_client_id_length": MAX_CLIENT_ID_LENGTH,
+            # The flood limit, which the client paces its frames to (typing notices are
+            # not counted).
+            "frames_per_second": frames_per_second,
+            "frame_burst": frame_burst,
         },
         "keeps_history": keeps_history,
         # Names in presence lists that start so are guests'.

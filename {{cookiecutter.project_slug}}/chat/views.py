@@ -39,6 +39,8 @@ def room(request, room):
         # The protocol's names and limits, for the browser client (chat/static/chat/room.js).
         "protocol": protocol.client_constants(
             max_message_length=settings.CHAT_MAX_MESSAGE_LENGTH,
+            frames_per_second=settings.CHAT_RATE_LIMIT_PER_SECOND,
+            frame_burst=settings.CHAT_RATE_LIMIT_BURST,
             keeps_history=history.KEEPS_HISTORY,
             guest_prefix=identity.GUEST_PREFIX,
         ),

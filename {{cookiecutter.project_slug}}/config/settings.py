@@ -203,7 +203,14 @@ if REDIS_SENTINELS or REDIS_URL:
         }
         DJANGO_REDIS_CONNECTION_FACTORY = "django_redis.pool.SentinelConnectionFactory"
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            # Room for the sign-up and reset counters and, where messages are not saved,
+            # the ids of recent messages (chat.history), beyond LocMem's default of 300.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # Django's hashers, but for the default one, which hashes here one password at a time

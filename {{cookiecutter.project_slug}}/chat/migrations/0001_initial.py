@@ -27,6 +27,7 @@ class Migration(migrations.Migration):
                 ("guest", models.BooleanField(default=False)),
                 ("text", models.TextField()),
                 ("created", models.DateTimeField(auto_now_add=True)),
+                ("client_id", models.CharField(blank=True, default="", max_length=64)),
                 (
                     "user",
                     models.ForeignKey(
@@ -40,6 +41,13 @@ class Migration(migrations.Migration):
             options={
                 "ordering": ["id"],
                 "indexes": [models.Index(fields=["room", "id"], name="chat_message_room_id")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("client_id", ""), _negated=True),
+                        fields=("room", "display_name", "client_id"),
+                        name="chat_message_sent_once",
+                    )
+                ],
             },
         ),
     ]

@@ -58,6 +58,37 @@ async def test_broadcast_echoes_the_senders_client_id(join):
     assert "client_id" not in await alice.receive_json_from()
 
 
+async def test_a_message_sent_again_under_its_client_id_reaches_the_room_once(join, session_cookie):
+    # As a client does that lost its connection, or reloaded, before it heard back.
+    cookie = await session_cookie("alice")
+    alice = await join("lobby", cookie=cookie)
+    bob = await join("lobby")
+    await alice.send_json_to({"message": "once", "client_id": "c-1"})
+    assert (await bob.receive_json_from())["message"] == "once"
+    await alice.receive_json_from()
+    await alice.disconnect()
+
+    again = await join("lobby", cookie=cookie)
+    await again.send_json_to({"message": "once", "client_id": "c-1"})
+
+    frame = await again.receive_json_from()
+    assert (frame["message"], frame["client_id"]) == ("once", "c-1")
+    assert await bob.receive_nothing(after=again)
+
+
+async def test_the_same_client_id_from_another_sender_is_another_message(join, session_cookie):
+    alice = await join("lobby", cookie=await session_cookie("alice"))
+    bob = await join("lobby", cookie=await session_cookie("bob"))
+
+    await alice.send_json_to({"message": "from alice", "client_id": "c-1"})
+    await bob.send_json_to({"message": "from bob", "client_id": "c-1"})
+
+    assert [(await alice.receive_json_from())["message"] for _ in range(2)] == [
+        "from alice",
+        "from bob",
+    ]
+
+
 @pytest.mark.parametrize("client_id", ["", 7, None, "x" * 65, "bad\nid"])
 async def test_bad_client_id_gets_an_error(join, client_id):
     alice = await join("lobby")

@@ -63,11 +63,11 @@ async def test_message_that_cannot_be_saved_is_not_broadcast(join, monkeypatch):
 
     with monkeypatch.context() as patch:
         patch.setattr(history, "save_message", failing_save)
-        await alice.send_json_to({"message": "lost?"})
+        await alice.send_json_to({"message": "lost?", "client_id": "c-1"})
 
         frame = await alice.receive_json_from()
         assert frame["type"] == "error"
-        assert frame["code"] == protocol.NOT_SAVED
+        assert (frame["code"], frame["client_id"]) == (protocol.NOT_SAVED, "c-1")
         assert await bob.receive_nothing()
 
     await alice.send_json_to({"message": "again"})
@@ -248,3 +248,16 @@ async def test_a_history_request_over_the_flood_limit_is_refused_by_name(join):
 
     frame = await alice.receive_json_from()
     assert (frame["code"], frame["client_id"]) == (protocol.RATE_LIMITED, "h-2")
+
+
+async def test_a_message_sent_again_is_saved_once_and_keeps_its_id(join, session_cookie):
+    cookie = await session_cookie("alice")
+    alice = await join("lobby", cookie=cookie)
+    await alice.send_json_to({"message": "once", "client_id": "c-1"})
+    sent = await alice.receive_json_from()
+
+    again = await join("lobby", cookie=cookie)
+    await again.send_json_to({"message": "once", "client_id": "c-1"})
+
+    assert (await again.receive_json_from())["id"] == sent["id"]
+    assert await Message.objects.filter(text="once").acount() == 1

@@ -70,6 +70,18 @@ async def test_flooding_gets_rate_limited_and_others_still_get_through(join, ses
 
 
 @override_settings(CHAT_RATE_LIMIT_BURST=2, CHAT_RATE_LIMIT_PER_SECOND=0.01)
+async def test_typing_notices_do_not_use_up_the_flood_limit(join):
+    # A client sends one as its person starts to type each message.
+    alice = await join("lobby")
+    for _ in range(5):
+        await alice.send_json_to({"type": "typing"})
+
+    for number in range(2):
+        await alice.send_json_to({"message": str(number)})
+        assert (await alice.receive_json_from())["message"] == str(number)
+
+
+@override_settings(CHAT_RATE_LIMIT_BURST=2, CHAT_RATE_LIMIT_PER_SECOND=0.01)
 async def test_a_users_sockets_share_the_limit(join, session_cookie):
     cookie = await session_cookie("alice")
     first = await join("lobby", cookie=cookie)

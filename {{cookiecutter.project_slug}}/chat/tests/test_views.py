@@ -61,7 +61,9 @@ def test_room_page_has_no_inline_script(client):
     assert scripts[1][1] == ""
 
 
-@override_settings(CHAT_MAX_MESSAGE_LENGTH=123)
+@override_settings(
+    CHAT_MAX_MESSAGE_LENGTH=123, CHAT_RATE_LIMIT_PER_SECOND=1.5, CHAT_RATE_LIMIT_BURST=7
+)
 def test_room_page_hands_the_client_the_servers_protocol(client):
     content = client.get("/chat/lobby/").content.decode()
 
@@ -69,6 +71,8 @@ def test_room_page_hands_the_client_the_servers_protocol(client):
     constants = json.loads(data.group(1))
     assert constants == protocol.client_constants(
         max_message_length=123,
+        frames_per_second=1.5,
+        frame_burst=7,
         keeps_history=history.KEEPS_HISTORY,
         guest_prefix=identity.GUEST_PREFIX,
     )
