@@ -1,14 +1,16 @@
 """The room page in a real browser: Debian's Chromium, driven by Playwright, against real
 daphne processes. Run with `pytest -m browser`."""
 
+import json
 import os
 import uuid
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import expect, sync_playwright
 
-from chat import history
+from chat import history, protocol
 from chat.tests.servers import HOST, stop_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -105,7 +107,7 @@ def test_two_people_in_a_room_talk_and_other_rooms_stay_apart(start_server, open
     # would show before it.
     send(bob, "after the other room")
     expect(messages(alice)).to_have_text(["hello from alice", "hi alice", "after the other room"])
-    expect(alice.locator("#messages li.pending")).to_have_count(0)
+    expect(alice.locator("#messages li.unsent")).to_have_count(0)
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     alice.screenshot(path=SCREENSHOT)
 
@@ -136,7 +138,7 @@ def test_sending_works_where_crypto_random_uuid_does_not_exist(start_server, ope
     send(alice, "nor for the second")
 
     expect(messages(bob)).to_have_text(["no uuid needed", "nor for the second"])
-    expect(alice.locator("#messages li.pending")).to_have_count(0)
+    expect(alice.locator("#messages li.unsent")).to_have_count(0)
     expect(messages(alice)).to_have_text(["no uuid needed", "nor for the second"])
 
 
@@ -158,14 +160,17 @@ def test_the_room_works_on_a_phone_sized_screen(start_server, open_room, room):
     desktop = open_room(server, f"Café ☕ {room}")
     expect(phone.locator("#presence li")).to_have_count(2)
 
-    # One long word must wrap, not widen the page.
+    # One long word must wrap, not widen the page; Korean wraps between words.
     long_word = "a" * 300
+    korean = "안녕하세요 여러분, 오늘 회의는 오후 세 시에 시작합니다. 늦지 않게 와 주세요!"
     send(desktop, long_word)
+    send(desktop, korean)
     phone.fill("#message-input", "sent with a tap")
     phone.tap("#message-form button")
 
-    expect(messages(phone)).to_have_text([long_word, "sent with a tap"])
-    expect(messages(desktop)).to_have_text([long_word, "sent with a tap"])
+    expect(messages(phone)).to_have_text([long_word, korean, "sent with a tap"])
+    expect(messages(desktop)).to_have_text([long_word, korean, "sent with a tap"])
+    expect(phone.locator("#messages .text[lang=ko]")).to_have_css("word-break", "keep-all")
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"]
     for part in ("#message-input", "#message-form button", "#presence", "#status"):
         expect(phone.locator(part)).to_be_in_viewport()
@@ -211,3 +216,117 @@ def test_reconnect_after_a_restart_shows_what_was_missed(start_server, open_room
         )
         expect(messages(bob)).to_have_text([])
     stop_server(restarted)
+
+
+def test_a_burst_beyond_the_flood_limit_arrives_once_and_in_order(start_server, open_room, room):
+    server = start_server()
+    alice = open_room(server, room)
+    bob = open_room(server, room)
+    burst = [f"message {number}" for number in range(settings.CHAT_RATE_LIMIT_BURST + 4)]
+
+    for text in burst:
+        send(alice, text)
+
+    expect(messages(bob)).to_have_text(burst)
+    expect(alice.locator("#messages li.unsent")).to_have_count(0)
+    expect(messages(alice)).to_have_text(burst)
+    expect(alice.locator("#status")).to_have_text("Connected")
+
+
+def test_messages_typed_across_a_restart_arrive_once_and_in_order(start_server, open_room, room):
+    server = start_server()
+    alice = open_room(server, room)
+    bob = open_room(server, room)
+    before = [f"before {number}" for number in range(8)]
+    during = [f"during {number}" for number in range(6)]
+    for text in before:
+        send(alice, text)
+
+    stop_server(server)
+    expect(alice.locator("#status")).to_contain_text("Disconnected")
+    for text in during:
+        send(alice, text)
+    expect(alice.locator("#messages li.queued").last).to_contain_text("Waiting for the connection")
+    restarted = start_server(port=server.port)
+
+    # Alice's own messages are all confirmed, once each, in the order typed.
+    expect(alice.locator("#messages li.unsent")).to_have_count(0, timeout=30_000)
+    expect(messages(alice)).to_have_text([*before, *during])
+    if history.KEEPS_HISTORY:
+        expect(messages(bob)).to_have_text([*before, *during], timeout=20_000)
+    else:
+        # Bob missed what was sent while he was away, and sees the rest once, in order.
+        expect(bob.locator("#status")).to_contain_text("Reconnected", timeout=20_000)
+        shown = messages(bob).all_text_contents()
+        assert shown == [text for text in [*before, *during] if text in shown]
+    stop_server(restarted)
+
+
+def refuse_messages(page, code, detail):
+    """Answer each chat message the page sends with an error frame naming it, as the
+    server does when it refuses one, and pass everything else through; until the
+    function returned is called."""
+    refusing = {"on": True}
+
+    def route(ws):
+        server = ws.connect_to_server()
+
+        def from_page(text):
+            frame = json.loads(text)
+            if refusing["on"] and frame.get("type") == protocol.CHAT_MESSAGE:
+                ws.send(json.dumps(protocol.error(code, detail, frame["client_id"])))
+            else:
+                server.send(text)
+
+        ws.on_message(from_page)
+
+    page.route_web_socket("**/ws/chat/**", route)
+    return lambda: refusing.update(on=False)
+
+
+def test_a_refused_message_is_marked_not_sent_and_goes_with_one_click(
+    start_server, open_room, room
+):
+    server = start_server()
+    alice = open_room(server, room)
+    stop_refusing = refuse_messages(alice, protocol.INVALID_MESSAGE, "Refused for this test.")
+    alice.reload()
+    expect(alice.locator("#status")).to_have_text("Connected")
+    bob = open_room(server, room)
+
+    send(alice, "try me")
+
+    failed = alice.locator("#messages li.failed")
+    expect(failed).to_contain_text("Not sent. Refused for this test.")
+    alice.screenshot(path=SCREENSHOT.with_name(f"{SCREENSHOT.stem}-not-sent{SCREENSHOT.suffix}"))
+    stop_refusing()
+    alice.reload()  # the unsent message outlives the reload
+    expect(alice.locator("#status")).to_have_text("Connected")
+    alice.locator("#messages li.failed button.retry").click()
+    expect(messages(bob)).to_have_text(["try me"])
+    expect(alice.locator("#messages li.unsent")).to_have_count(0)
+    expect(messages(alice)).to_have_text(["try me"])
+
+
+def test_shift_enter_starts_a_new_line_and_links_are_links(start_server, open_room, room):
+    server = start_server()
+    alice = open_room(server, room)
+    bob = open_room(server, room)
+    expect(bob.locator("#empty")).to_have_text("No messages yet. Say hello!")
+
+    alice.fill("#message-input", "first line")
+    alice.press("#message-input", "Shift+Enter")
+    alice.type("#message-input", "see https://example.com/a?b=1. javascript:alert(1)")
+    alice.press("#message-input", "Enter")
+
+    text = "first line\nsee https://example.com/a?b=1. javascript:alert(1)"
+    expect(messages(bob)).to_have_text([text])
+    links = bob.locator("#messages li .text a")
+    expect(links).to_have_count(1)
+    expect(links).to_have_attribute("href", "https://example.com/a?b=1")
+    expect(links).to_have_attribute("rel", "noopener noreferrer")
+    expect(bob.locator("#messages li.day")).to_have_text(["Today"])
+    expect(alice.locator("#messages li.mine")).to_have_count(1)
+    expect(bob.locator("#messages li.mine")).to_have_count(0)
+    expect(alice.locator("#presence li.me")).to_contain_text("(you)")
+    expect(bob.locator("#empty")).to_be_hidden()

@@ -3,8 +3,10 @@ import re
 from urllib.parse import quote
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 from django.urls import reverse
+from django.utils.html import escape
 
 from chat import history, identity, protocol
 
@@ -108,8 +110,14 @@ def test_logged_in_user_sees_their_username(client, django_user_model):
     assert b"alice" in response.content
 
 
-def test_login_page_renders(client):
-    assert client.get(reverse("login")).status_code == 200
+@pytest.mark.parametrize("page", ["login", "chat:signup", "chat:lobby"])
+def test_pages_are_titled_with_the_projects_name_not_the_host(client, page):
+    # Django's auth views put the host in the context as "site_name".
+    response = client.get(reverse(page), HTTP_HOST="127.0.0.1")
+
+    assert response.status_code == 200
+    assert escape(settings.SITE_NAME) in response.text.split("</title>")[0]
+    assert "127.0.0.1" not in response.text
 
 
 def test_signup_creates_an_account_and_logs_in(client, django_user_model):

@@ -1,5 +1,5 @@
 // Chat room client: a plain JavaScript module, no build step.
-// Text from the server is rendered with textContent, never as HTML.
+// Text from the server is rendered with textContent and DOM methods, never as HTML.
 
 // Frame types, error and close codes, and limits, as the server defines them
 // (chat/protocol.py), handed over by the page.
@@ -7,11 +7,17 @@ const PROTOCOL = JSON.parse(document.getElementById("chat-protocol").textContent
 const TYPES = PROTOCOL.types;
 const ERRORS = PROTOCOL.errors;
 const CLOSE = PROTOCOL.close;
+const LIMITS = PROTOCOL.limits;
 const keepsHistory = PROTOCOL.keeps_history;
 
 const MAX_RECONNECT_DELAY_MS = 30000;
 const TYPING_SEND_INTERVAL_MS = 3000;
 const TYPING_SHOWN_MS = 4000;
+// A message the server has not answered in this time is shown as not sent, with a retry.
+const ANSWER_TIMEOUT_MS = 10000;
+// A message the server could not save is sent again this many times, a little later
+// each time, before it is shown as not sent.
+const SAVE_ATTEMPTS = 3;
 
 const chat = document.getElementById("chat");
 const room = chat.dataset.room;
@@ -21,11 +27,12 @@ const messageList = document.getElementById("messages");
 const statusLine = document.getElementById("status");
 const typingLine = document.getElementById("typing");
 const presenceList = document.getElementById("presence");
+const loadOlderButton = document.getElementById("load-older");
+const emptyNote = document.getElementById("empty");
 const form = document.getElementById("message-form");
 const input = document.getElementById("message-input");
 
 const shownIds = new Set();
-const pending = new Map(); // client_id -> the <li> shown while the message is on its way
 const typing = new Map(); // display name -> timer that hides them
 let lastId = null;
 let socket = null;
@@ -53,8 +60,12 @@ function socketUrl() {
   return `${scheme}://${window.location.host}/ws/chat/${encodeURIComponent(room)}/`;
 }
 
+function isOpen() {
+  return socket !== null && socket.readyState === WebSocket.OPEN;
+}
+
 function send(frame) {
-  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+  if (isOpen()) socket.send(JSON.stringify(frame));
 }
 
 function setStatus(text, isError = false) {
@@ -62,39 +73,149 @@ function setStatus(text, isError = false) {
   statusLine.classList.toggle("error", isError);
 }
 
+// -- The flood limit -----------------------------------------------------------------------
+
+// The server's flood limit, mirrored: a token bucket of every frame but typing notices.
+// The server's bucket is shared by all of a sender's tabs, so it can still refuse a frame;
+// the refusal says when to send again (holdUntil).
+const bucket = { tokens: LIMITS.frame_burst, updated: performance.now(), holdUntil: 0 };
+
+function refill() {
+  const now = performance.now();
+  bucket.tokens = Math.min(
+    LIMITS.frame_burst, bucket.tokens + ((now - bucket.updated) / 1000) * LIMITS.frames_per_second);
+  bucket.updated = now;
+  return now;
+}
+
+// Milliseconds until the server would take another frame.
+function waitForToken() {
+  const now = refill();
+  const forToken = bucket.tokens >= 1 ? 0 : ((1 - bucket.tokens) / LIMITS.frames_per_second) * 1000;
+  return Math.max(forToken, bucket.holdUntil - now);
+}
+
+function takeToken() {
+  refill();
+  bucket.tokens -= 1;
+}
+
+function holdFor(seconds) {
+  bucket.holdUntil = performance.now() + seconds * 1000;
+}
+
+// -- Messages on the page --------------------------------------------------------------------
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
+const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "long" });
+const relativeDays = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+
+function dayKey(date) {
+  return `${date.getFullYear()}-${date.getMonth()}-${date.getDate()}`;
+}
+
+// "Today", "Yesterday", or the date, in the browser's language.
+function dayLabel(date) {
+  const today = new Date();
+  const startOf = (day) => new Date(day.getFullYear(), day.getMonth(), day.getDate());
+  const days = Math.round((startOf(date) - startOf(today)) / 86400000);
+  if (days === 0 || days === -1) {
+    const label = relativeDays.format(days, "day");
+    return label.charAt(0).toUpperCase() + label.slice(1);
+  }
+  return dayFormat.format(date);
+}
+
+// The message's text, with http(s) links made clickable; everything else stays text.
+const LINK = /\bhttps?:\/\/[^\s<>"]+/g;
+const TRAILING_PUNCTUATION = /[.,;:!?'")\]]+$/;
+
+function messageText(text) {
+  const span = document.createElement("span");
+  span.className = "text";
+  // Korean wraps between words, not inside them (style.css).
+  if (/[\uac00-\ud7a3]/.test(text)) span.lang = "ko";
+  let shownUpTo = 0;
+  for (const match of text.matchAll(LINK)) {
+    const url = match[0].replace(TRAILING_PUNCTUATION, "");
+    let href;
+    try {
+      href = new URL(url);
+    } catch {
+      continue;
+    }
+    if (href.protocol !== "http:" && href.protocol !== "https:") continue;
+    span.append(text.slice(shownUpTo, match.index));
+    const link = document.createElement("a");
+    link.href = href.href;
+    link.textContent = url;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    span.append(link);
+    shownUpTo = match.index + url.length;
+  }
+  span.append(text.slice(shownUpTo));
+  return span;
+}
+
 function messageItem(frame) {
   const item = document.createElement("li");
+  item.className = "message";
+  item.classList.toggle("mine", frame.user === me);
   const author = document.createElement("span");
   author.className = "author";
   author.classList.toggle("guest", frame.guest === true);
   author.textContent = frame.user;
   const time = document.createElement("time");
   if (frame.ts) {
+    const date = new Date(frame.ts);
     time.dateTime = frame.ts;
-    time.textContent = new Date(frame.ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    time.textContent = timeFormat.format(date);
+    time.title = fullFormat.format(date);
+    item.dataset.day = dayKey(date);
+    item.dataset.ts = frame.ts;
   }
-  const text = document.createElement("span");
-  text.className = "text";
-  text.textContent = frame.message;
-  item.append(author, time, text);
+  item.append(author, time, messageText(frame.message));
   return item;
 }
 
-// Messages are kept in id order, whatever order history, resumed and live messages
-// arrive in, and each is shown once.
-function showMessage(frame) {
-  if (frame.client_id && pending.has(frame.client_id)) {
-    pending.get(frame.client_id).remove();
-    pending.delete(frame.client_id);
+// A day divider before each message that starts a new day; none elsewhere.
+function updateDividers() {
+  for (const divider of messageList.querySelectorAll("li.day")) divider.remove();
+  let previousDay = null;
+  for (const item of messageList.querySelectorAll("li.message[data-day]")) {
+    if (item.dataset.day !== previousDay) {
+      const divider = document.createElement("li");
+      divider.className = "day";
+      divider.setAttribute("role", "separator");
+      divider.textContent = dayLabel(new Date(item.dataset.ts));
+      item.before(divider);
+      previousDay = item.dataset.day;
+    }
   }
+}
+
+function atBottom() {
+  return messageList.scrollHeight - messageList.scrollTop - messageList.clientHeight < 40;
+}
+
+function scrollToBottom() {
+  messageList.scrollTop = messageList.scrollHeight;
+}
+
+// Messages are kept in id order, whatever order history, resumed and live messages
+// arrive in, and each is shown once; messages still on their way come last.
+function showMessage(frame) {
+  if (frame.client_id) delivered(frame.client_id);
   if (frame.id !== undefined) {
     if (shownIds.has(frame.id)) return;
     shownIds.add(frame.id);
     lastId = lastId === null ? frame.id : Math.max(lastId, frame.id);
   }
   const item = messageItem(frame);
-  const atBottom = messageList.scrollHeight - messageList.scrollTop - messageList.clientHeight < 40;
-  let later = messageList.querySelector("li.pending");
+  const wasAtBottom = atBottom();
+  let later = messageList.querySelector("li.unsent");
   if (frame.id !== undefined) {
     item.dataset.id = frame.id;
     later = [...messageList.querySelectorAll("li[data-id]")].find(
@@ -102,7 +223,9 @@ function showMessage(frame) {
     ) || later;
   }
   messageList.insertBefore(item, later);
-  if (atBottom || frame.user === me) messageList.scrollTop = messageList.scrollHeight;
+  updateDividers();
+  updateControls();
+  if (wasAtBottom || frame.user === me) scrollToBottom();
 }
 
 function showHistory(frame) {
@@ -119,6 +242,16 @@ function showHistory(frame) {
     // Keep the messages the reader was looking at in place.
     messageList.scrollTop += messageList.scrollHeight - heightBefore;
   }
+  // The log is read out from here on: the history it opened with is not news.
+  messageList.setAttribute("aria-busy", "false");
+  updateControls();
+}
+
+// "Load older messages" while there are any; the empty room's note while there is nothing.
+function updateControls() {
+  const shown = messageList.querySelector("li.message") !== null;
+  loadOlderButton.hidden = !keepsHistory || olderExhausted || !shown;
+  emptyNote.hidden = shown;
 }
 
 function showTyping(name) {
@@ -142,8 +275,188 @@ function showPresence(frame) {
     const item = document.createElement("li");
     item.textContent = name;
     item.classList.toggle("guest", name.startsWith(PROTOCOL.guest_prefix));
+    if (name === me) {
+      item.classList.add("me");
+      const you = document.createElement("span");
+      you.className = "you";
+      you.textContent = " (you)";
+      item.append(you);
+    }
     return item;
   }));
+}
+
+// -- Sending: the outbox ---------------------------------------------------------------------
+
+// Every message typed and not yet confirmed by the server, in the order typed. One is on
+// its way at a time, so they arrive in that order, paced to the flood limit. A message
+// goes again after a reconnect; the server keeps one copy per client_id, so a message
+// whose confirmation was lost is not shown twice. The outbox outlives a reload of the
+// page (sessionStorage), so what was typed is never lost without being shown as not sent.
+const OUTBOX_KEY = `chat-outbox:${room}`;
+const outbox = [];
+let inFlight = null;
+let pumpTimer = null;
+
+const UNSENT_LABELS = {
+  queued: "Waiting to send…",
+  sending: "Sending…",
+  failed: "Not sent.",
+};
+
+function saveOutbox() {
+  const kept = outbox.map(({ clientId, text, state }) => ({ clientId, text, failed: state === "failed" }));
+  try {
+    if (kept.length) sessionStorage.setItem(OUTBOX_KEY, JSON.stringify(kept));
+    else sessionStorage.removeItem(OUTBOX_KEY);
+  } catch {
+    // Storage full or disabled: the outbox lasts as long as the page.
+  }
+}
+
+function restoreOutbox() {
+  let kept = [];
+  try {
+    kept = JSON.parse(sessionStorage.getItem(OUTBOX_KEY) || "[]");
+  } catch {
+    return;
+  }
+  for (const { clientId, text, failed } of kept) {
+    if (typeof clientId === "string" && typeof text === "string") {
+      addToOutbox(text, clientId, failed ? "failed" : "queued");
+    }
+  }
+}
+
+function addToOutbox(text, clientId = newClientId(), state = "queued") {
+  const item = messageItem({ user: me, guest: meIsGuest, message: text });
+  item.classList.add("unsent");
+  const note = document.createElement("span");
+  note.className = "unsent-note";
+  const label = document.createElement("span");
+  const retry = document.createElement("button");
+  retry.type = "button";
+  retry.className = "link retry";
+  retry.textContent = "Retry";
+  note.append(label, retry);
+  item.append(note);
+  const entry = { clientId, text, item, label, state: null, attempts: 0, timer: null };
+  retry.addEventListener("click", () => sendAgain(entry));
+  setState(entry, state);
+  outbox.push(entry);
+  messageList.append(item);
+  updateControls();
+  scrollToBottom();
+  saveOutbox();
+}
+
+function setState(entry, state, reason = "") {
+  entry.state = state;
+  for (const name of Object.keys(UNSENT_LABELS)) entry.item.classList.toggle(name, name === state);
+  entry.label.textContent = reason ? `${UNSENT_LABELS[state]} ${reason}` : UNSENT_LABELS[state];
+  if (state === "queued" && !isOpen()) entry.label.textContent = "Waiting for the connection…";
+  entry.item.querySelector(".retry").hidden = state !== "failed";
+}
+
+function findUnsent(clientId) {
+  return outbox.find((entry) => entry.clientId === clientId);
+}
+
+// Send the next message, if none is on its way and the flood limit allows.
+function pump() {
+  clearTimeout(pumpTimer);
+  pumpTimer = null;
+  if (inFlight || !isOpen()) return;
+  const next = outbox.find((entry) => entry.state === "queued");
+  if (!next) return;
+  const wait = waitForToken();
+  if (wait > 0) {
+    pumpTimer = setTimeout(pump, wait);
+    return;
+  }
+  takeToken();
+  inFlight = next;
+  setState(next, "sending");
+  next.timer = setTimeout(() => notAnswered(next), ANSWER_TIMEOUT_MS);
+  send({ type: TYPES.message, message: next.text, client_id: next.clientId });
+}
+
+function settle(entry, state, reason = "") {
+  clearTimeout(entry.timer);
+  if (inFlight === entry) inFlight = null;
+  setState(entry, state, reason);
+  saveOutbox();
+}
+
+function delivered(clientId) {
+  const entry = findUnsent(clientId);
+  if (!entry) return;
+  clearTimeout(entry.timer);
+  if (inFlight === entry) inFlight = null;
+  outbox.splice(outbox.indexOf(entry), 1);
+  entry.item.remove();
+  updateControls();
+  saveOutbox();
+  pump();
+}
+
+function notAnswered(entry) {
+  if (inFlight !== entry) return;
+  settle(entry, "failed", "The server did not answer.");
+  pump();
+}
+
+// The server refused a message: wait and send it again where that may help, or show it
+// as not sent.
+function refused(entry, frame) {
+  if (frame.code === ERRORS.rate_limited) {
+    holdFor(frame.retry_after);
+    settle(entry, "queued");
+  } else if (frame.code === ERRORS.not_saved && entry.attempts + 1 < SAVE_ATTEMPTS) {
+    entry.attempts += 1;
+    holdFor(entry.attempts);
+    settle(entry, "queued");
+  } else {
+    settle(entry, "failed", frame.detail);
+  }
+  pump();
+}
+
+// Retry a message shown as not sent: it goes again, after the others waiting.
+function sendAgain(entry) {
+  outbox.splice(outbox.indexOf(entry), 1);
+  outbox.push(entry);
+  messageList.append(entry.item);
+  entry.attempts = 0;
+  setState(entry, "queued");
+  saveOutbox();
+  pump();
+}
+
+// Messages on their way when the connection dropped go again once it is back.
+function requeueAfterDisconnect() {
+  for (const entry of outbox) {
+    if (entry.state !== "failed") settle(entry, "queued");
+  }
+}
+
+// -- Frames from the server ------------------------------------------------------------------
+
+function handleError(frame) {
+  const entry = frame.client_id && findUnsent(frame.client_id);
+  if (entry) {
+    refused(entry, frame);
+    return;
+  }
+  const request = historyRequests.get(frame.client_id);
+  if (request) {
+    historyRequests.delete(frame.client_id);
+    if (frame.code === ERRORS.rate_limited) holdFor(frame.retry_after);
+    // Missed messages are asked for again; older ones, on the next scroll or click.
+    if (request === "resume") setTimeout(requestResume, waitForToken());
+    return;
+  }
+  setStatus(frame.detail, true);
 }
 
 function handleFrame(frame) {
@@ -166,13 +479,7 @@ function handleFrame(frame) {
       showPresence(frame);
       break;
     case TYPES.error:
-      // A history request that failed may be asked again.
-      historyRequests.delete(frame.client_id);
-      if (frame.code === ERRORS.rate_limited) {
-        setStatus(`Slow down: try again in ${Math.ceil(frame.retry_after)} s.`, true);
-      } else {
-        setStatus(frame.detail, true);
-      }
+      handleError(frame);
       break;
   }
 }
@@ -180,12 +487,13 @@ function handleFrame(frame) {
 function requestHistory(kind, frame) {
   const clientId = newClientId();
   historyRequests.set(clientId, kind);
+  takeToken();
   send({ ...frame, client_id: clientId });
 }
 
 // Ask for the messages after the last one shown: those sent while disconnected.
 function requestResume() {
-  requestHistory("resume", { type: TYPES.resume, after: lastId });
+  if (isOpen() && lastId !== null) requestHistory("resume", { type: TYPES.resume, after: lastId });
 }
 
 function requestOlder() {
@@ -194,6 +502,16 @@ function requestOlder() {
   if (!keepsHistory || olderExhausted || asking || !oldest) return;
   requestHistory("older", { type: TYPES.history, before: Number(oldest.dataset.id) });
 }
+
+// -- The connection --------------------------------------------------------------------------
+
+// Close codes after which reconnecting cannot help, and what the person is told.
+const FINAL_CLOSES = {
+  [CLOSE.login_required]: "Log in to chat in this room.",
+  [CLOSE.session_ended]: "You have been logged out. Log in again to chat.",
+  [CLOSE.too_many_sockets]: "The chat is open in too many tabs. Close one, then reload this page.",
+  [CLOSE.invalid_room]: "This room name is not valid.",
+};
 
 function connect() {
   socket = new WebSocket(socketUrl());
@@ -205,26 +523,16 @@ function connect() {
     } else {
       setStatus("Connected");
     }
-    if (hasConnected && keepsHistory && lastId !== null) requestResume();
+    if (hasConnected && keepsHistory) requestResume();
     hasConnected = true;
+    for (const entry of outbox) if (entry.state === "queued") setState(entry, "queued");
+    pump();
   });
   socket.addEventListener("message", (event) => handleFrame(JSON.parse(event.data)));
   socket.addEventListener("close", (event) => {
-    for (const item of pending.values()) item.classList.add("failed");
-    if (event.code === CLOSE.login_required) {
-      setStatus("Log in to chat in this room.", true);
-      return;
-    }
-    if (event.code === CLOSE.session_ended) {
-      setStatus("You have been logged out. Log in again to chat.", true);
-      return;
-    }
-    if (event.code === CLOSE.too_many_sockets) {
-      setStatus("The chat is open in too many tabs. Close one, then reload this page.", true);
-      return;
-    }
-    if (event.code === CLOSE.invalid_room) {
-      setStatus("This room name is not valid.", true);
+    requeueAfterDisconnect();
+    if (event.code in FINAL_CLOSES) {
+      setStatus(FINAL_CLOSES[event.code], true);
       return;
     }
     if (event.code === CLOSE.too_many_messages) {
@@ -240,19 +548,29 @@ function connect() {
   });
 }
 
-form.addEventListener("submit", (event) => {
-  event.preventDefault();
-  const message = input.value;
-  if (!message.trim() || !socket || socket.readyState !== WebSocket.OPEN) return;
-  const clientId = newClientId();
-  const item = messageItem({ user: me, guest: meIsGuest, message });
-  item.classList.add("pending");
-  messageList.append(item);
-  messageList.scrollTop = messageList.scrollHeight;
-  pending.set(clientId, item);
-  send({ type: TYPES.message, message, client_id: clientId });
+// -- The form --------------------------------------------------------------------------------
+
+function sendTyped() {
+  const text = input.value;
+  if (!text.trim()) return;
+  addToOutbox(text);
   input.value = "";
   lastTypingSent = 0;
+  pump();
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  sendTyped();
+});
+
+// Enter sends; Shift+Enter starts a new line. Enter that ends an input method's
+// composition (Korean, Japanese, Chinese) only ends the composition.
+input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+    event.preventDefault();
+    sendTyped();
+  }
 });
 
 input.addEventListener("input", () => {
@@ -266,5 +584,7 @@ input.addEventListener("input", () => {
 messageList.addEventListener("scroll", () => {
   if (messageList.scrollTop < 40) requestOlder();
 });
+loadOlderButton.addEventListener("click", requestOlder);
 
+restoreOutbox();
 connect();
