@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -10,6 +11,27 @@ from django_ratelimit.core import is_ratelimited
 from chat import history, identity, protocol
 from chat.forms import SignupForm
 from chat.rooms import InvalidRoomName, normalize_room_name
+
+# Seconds the lobby and the room list show the same list of active rooms: it is counted
+# over every saved message, so once in a while rather than on every page.
+ACTIVE_ROOMS_SECONDS = 10
+# Rooms a browser session has opened, most recent first, that the room list shows.
+RECENT_ROOMS_SESSION_KEY = "chat_recent_rooms"
+RECENT_ROOMS = 10
+
+
+def recent_rooms(session, opened=None):
+    """The rooms this session opened last, most recent first; with ``opened`` first if
+    given, which is then remembered."""
+    rooms = session.get(RECENT_ROOMS_SESSION_KEY, [])
+    if opened is not None and rooms[:1] != [opened]:
+        rooms = [opened, *(name for name in rooms if name != opened)][:RECENT_ROOMS]
+        session[RECENT_ROOMS_SESSION_KEY] = rooms
+    return rooms
+
+
+def active_rooms():
+    return cache.get_or_set("chat:active_rooms", history.active_rooms, ACTIVE_ROOMS_SECONDS)
 
 
 def lobby(request):
@@ -21,7 +43,11 @@ def lobby(request):
             error = str(exc)
         else:
             return redirect("chat:room", room=room)
-    context = {"error": error, "active_rooms": history.active_rooms()}
+    context = {
+        "error": error,
+        "active_rooms": active_rooms(),
+        "recent_rooms": recent_rooms(request.session),
+    }
     return render(request, "chat/lobby.html", context)
 
 
@@ -32,8 +58,11 @@ def room(request, room):
         raise Http404(str(exc)) from exc
     if not request.user.is_authenticated and not settings.CHAT_ALLOW_ANONYMOUS:
         return redirect_to_login(request.get_full_path())
+    recent = recent_rooms(request.session, opened=room)
     context = {
         "room": room,
+        "recent_rooms": recent,
+        "active_rooms": [name for name in active_rooms() if name not in recent],
         "display_name": identity.display_name(request.user, request.session),
         "guest": identity.is_guest(request.user),
         # The protocol's names and limits, for the browser client (chat/static/chat/room.js).

@@ -36,6 +36,17 @@ def test_lobby_explains_an_invalid_room_name(client):
     assert b"at most 200 characters" in response.content
 
 
+def test_the_room_list_shows_the_rooms_this_browser_opened_most_recent_first(client):
+    for room in ["one", "two", "one", "서울"]:
+        client.get(f"/chat/{quote(room)}/")
+
+    assert client.get("/").context["recent_rooms"] == ["서울", "one", "two"]
+    page = client.get("/chat/two/")
+    assert page.context["recent_rooms"] == ["two", "서울", "one"]
+    assert 'aria-current="page">two</a>' in page.text
+    assert 'href="/">← All rooms</a>' in page.text
+
+
 def test_room_page_shows_the_room_and_who_you_are(client):
     response = client.get(f"/chat/{quote('서울')}/")
 
