@@ -70,7 +70,7 @@ HOSTILE_ANSWERS = {
 
 # Django template tags the chat templates use; anything else in {% %} is a leftover.
 DJANGO_TAGS = {
-    "block", "csrf_token", "else", "endblock", "endfor", "endif", "extends", "for", "if",
+    "block", "csrf_token", "else", "endblock", "endfor", "endif", "extends", "for", "if", "include",
     "load", "static", "url",
 }  # fmt: skip
 

@@ -330,3 +330,24 @@ def test_shift_enter_starts_a_new_line_and_links_are_links(start_server, open_ro
     expect(bob.locator("#messages li.mine")).to_have_count(0)
     expect(alice.locator("#presence li.me")).to_contain_text("(you)")
     expect(bob.locator("#empty")).to_be_hidden()
+
+
+def test_older_messages_load_with_a_button(start_server, open_room, room):
+    # The page a new socket gets, and five more; none where messages are not saved.
+    shown = settings.CHAT_HISTORY_LENGTH if history.KEEPS_HISTORY else 0
+    server = start_server(CHAT_RATE_LIMIT_BURST=str(shown + 10))
+    alice = open_room(server, room)
+    sent = [f"message {number}" for number in range(shown + 5)]
+    for text in sent:
+        send(alice, text)
+    expect(alice.locator("#messages li.unsent")).to_have_count(0)
+
+    bob = open_room(server, room)
+    expect(messages(bob)).to_have_count(shown)
+    if not history.KEEPS_HISTORY:
+        expect(bob.locator("#load-older")).to_be_hidden()
+        return
+    bob.get_by_role("button", name="Load older messages").click()
+
+    expect(messages(bob)).to_have_text(sent)
+    expect(bob.locator("#load-older")).to_be_hidden()

@@ -14,7 +14,9 @@ const MAX_RECONNECT_DELAY_MS = 30000;
 const TYPING_SEND_INTERVAL_MS = 3000;
 const TYPING_SHOWN_MS = 4000;
 // A message the server has not answered in this time is shown as not sent, with a retry.
-const ANSWER_TIMEOUT_MS = 10000;
+const ANSWER_TIMEOUT_MS = 5000;
+// How long an error that concerns no message stays in the status line.
+const ERROR_SHOWN_MS = 8000;
 // A message the server could not save is sent again this many times, a little later
 // each time, before it is shown as not sent.
 const SAVE_ATTEMPTS = 3;
@@ -68,9 +70,26 @@ function send(frame) {
   if (isOpen()) socket.send(JSON.stringify(frame));
 }
 
-function setStatus(text, isError = false) {
+let connectionStatus = { text: "", isError: false };
+let errorTimer = null;
+
+function renderStatus(text, isError) {
   statusLine.textContent = text;
   statusLine.classList.toggle("error", isError);
+}
+
+// The state of the connection, shown until it changes.
+function setStatus(text, isError = false) {
+  connectionStatus = { text, isError };
+  clearTimeout(errorTimer);
+  renderStatus(text, isError);
+}
+
+// An error the server sent about no message in particular, shown for a while.
+function showError(text) {
+  clearTimeout(errorTimer);
+  renderStatus(text, true);
+  errorTimer = setTimeout(() => renderStatus(connectionStatus.text, connectionStatus.isError), ERROR_SHOWN_MS);
 }
 
 // -- The flood limit -----------------------------------------------------------------------
@@ -456,7 +475,7 @@ function handleError(frame) {
     if (request === "resume") setTimeout(requestResume, waitForToken());
     return;
   }
-  setStatus(frame.detail, true);
+  showError(frame.detail);
 }
 
 function handleFrame(frame) {
