@@ -1,4 +1,5 @@
-"""What the channel layer, and presence beside it, raise while Redis cannot be reached.
+"""What the channel layer, presence beside it, and Django's cache in Redis (django-redis
+raises redis's own errors) raise while Redis cannot be reached.
 
 Empty where the redis package is not installed: the in-memory layer has nothing that
 can go away.

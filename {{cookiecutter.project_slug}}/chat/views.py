@@ -10,6 +10,7 @@ from django_ratelimit.core import is_ratelimited
 
 from chat import history, identity, protocol
 from chat.forms import SignupForm
+from chat.outages import LAYER_UNAVAILABLE
 from chat.rooms import InvalidRoomName, normalize_room_name
 
 # Seconds the lobby and the room list show the same list of active rooms: it is counted
@@ -31,7 +32,11 @@ def recent_rooms(session, opened=None):
 
 
 def active_rooms():
-    return cache.get_or_set("chat:active_rooms", history.active_rooms, ACTIVE_ROOMS_SECONDS)
+    try:
+        return cache.get_or_set("chat:active_rooms", history.active_rooms, ACTIVE_ROOMS_SECONDS)
+    except LAYER_UNAVAILABLE:
+        # The cache is in Redis, which is away: the pages still open.
+        return history.active_rooms()
 
 
 def lobby(request):
