@@ -214,7 +214,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if await self.within_flood_limit(exc.client_id):
                 await self.send_frame(protocol.error(exc.code, exc.detail, exc.client_id))
             return
-        # Typing notices are not counted: each socket's reach the room at most every
+        # Typing notices are not counted: a socket's reach the room at most once every
         # TYPING_INTERVAL, and a person typing must not use up what their messages may send.
         if frame["type"] == protocol.TYPING or await self.within_flood_limit(
             frame.get("client_id")
