@@ -224,16 +224,16 @@ function scrollToBottom() {
 }
 
 // Messages are kept in id order, whatever order history, resumed and live messages
-// arrive in, and each is shown once; messages still on their way come last.
-function showMessage(frame) {
+// arrive in, and each is shown once; messages still on their way come last. Returns
+// whether the message was new to the page.
+function placeMessage(frame) {
   if (frame.client_id) delivered(frame.client_id);
   if (frame.id !== undefined) {
-    if (shownIds.has(frame.id)) return;
+    if (shownIds.has(frame.id)) return false;
     shownIds.add(frame.id);
     lastId = lastId === null ? frame.id : Math.max(lastId, frame.id);
   }
   const item = messageItem(frame);
-  const wasAtBottom = atBottom();
   let later = messageList.querySelector("li.unsent");
   if (frame.id !== undefined) {
     item.dataset.id = frame.id;
@@ -242,6 +242,12 @@ function showMessage(frame) {
     ) || later;
   }
   messageList.insertBefore(item, later);
+  return true;
+}
+
+function showMessage(frame) {
+  const wasAtBottom = atBottom();
+  if (!placeMessage(frame)) return;
   updateDividers();
   updateControls();
   if (wasAtBottom || frame.user === me) scrollToBottom();
@@ -251,7 +257,10 @@ function showHistory(frame) {
   const reply = historyRequests.get(frame.client_id) || "initial";
   historyRequests.delete(frame.client_id);
   const heightBefore = messageList.scrollHeight;
-  frame.messages.forEach(showMessage);
+  const wasAtBottom = atBottom();
+  frame.messages.forEach(placeMessage);
+  // Once per page, not once per message.
+  updateDividers();
   if (reply === "resume") {
     if (frame.more) requestResume();
   } else {
@@ -260,6 +269,8 @@ function showHistory(frame) {
   if (reply === "older") {
     // Keep the messages the reader was looking at in place.
     messageList.scrollTop += messageList.scrollHeight - heightBefore;
+  } else if (wasAtBottom) {
+    scrollToBottom();
   }
   // The log is read out from here on: the history it opened with is not news.
   messageList.setAttribute("aria-busy", "false");
