@@ -411,9 +411,14 @@ function pump() {
   send({ type: TYPES.message, message: next.text, client_id: next.clientId });
 }
 
-function settle(entry, state, reason = "") {
+// The entry is no longer on its way: the next one may go.
+function release(entry) {
   clearTimeout(entry.timer);
   if (inFlight === entry) inFlight = null;
+}
+
+function settle(entry, state, reason = "") {
+  release(entry);
   setState(entry, state, reason);
   saveOutbox();
 }
@@ -421,8 +426,7 @@ function settle(entry, state, reason = "") {
 function delivered(clientId) {
   const entry = findUnsent(clientId);
   if (!entry) return;
-  clearTimeout(entry.timer);
-  if (inFlight === entry) inFlight = null;
+  release(entry);
   outbox.splice(outbox.indexOf(entry), 1);
   entry.item.remove();
   updateControls();
@@ -466,8 +470,10 @@ function sendAgain(entry) {
 // Messages on their way when the connection dropped go again once it is back.
 function requeueAfterDisconnect() {
   for (const entry of outbox) {
-    if (entry.state !== "failed") settle(entry, "queued");
+    release(entry);
+    if (entry.state !== "failed") setState(entry, "queued");
   }
+  saveOutbox();
 }
 
 // -- Frames from the server ------------------------------------------------------------------
