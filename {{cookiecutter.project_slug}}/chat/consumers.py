@@ -18,11 +18,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from chat import (
     history,
     identity,
+    languages,
     local_rooms,
     presence,
     protocol,
@@ -57,6 +59,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
     last_typing = float("-inf")
 
     async def __call__(self, scope, receive, send):
+        # The error details this socket is sent are in the language of its page.
+        with translation.override(languages.socket_language(scope)):
+            await self.serve(scope, receive, send)
+
+    async def serve(self, scope, receive, send):
         # Without the channel layer (Redis away) an open socket can neither receive nor
         # send room messages: close it with "try again later" rather than let it hang or
         # fail with 1011. Clients reconnect, and get in again as soon as Redis is back.
@@ -103,7 +110,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.refuse(
                 protocol.CLOSE_TRY_AGAIN_LATER,
                 protocol.UNAVAILABLE,
-                "The chat is unavailable for a moment. Reconnect in a few seconds.",
+                _("The chat is unavailable for a moment. Reconnect in a few seconds."),
             )
             return
         self.local_room = room
@@ -223,7 +230,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     def read_frame(self, text_data):
         if text_data is None:
-            raise protocol.ProtocolError(protocol.BINARY_NOT_SUPPORTED, "Send frames as JSON text.")
+            raise protocol.ProtocolError(
+                protocol.BINARY_NOT_SUPPORTED, _("Send frames as JSON text.")
+            )
         return protocol.parse_client_frame(
             text_data, max_message_length=settings.CHAT_MAX_MESSAGE_LENGTH
         )
@@ -261,7 +270,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_frame(
                 protocol.error(
                     protocol.NOT_SAVED,
-                    "Your message could not be saved. Please send it again.",
+                    _("Your message could not be saved. Please send it again."),
                     client_id,
                 )
             )
@@ -293,7 +302,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             frame = await reading
         except history.UNAVAILABLE:
             frame = protocol.error(
-                protocol.HISTORY_UNAVAILABLE, "History could not be read. Please ask again."
+                protocol.HISTORY_UNAVAILABLE, _("History could not be read. Please ask again.")
             )
         if client_id is not None:
             frame["client_id"] = client_id

@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.db.models import Value
 from django.db.models.functions import Lower, Replace
+from django.utils.translation import gettext as _
 
 from chat.identity import GUEST_PREFIX
 
@@ -38,7 +39,7 @@ class SignupForm(UserCreationForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         username = self.fields["username"]
-        username.help_text = "Letters a-z, digits and @ . + - _ only, up to 150 of them."
+        username.help_text = _("Letters a-z, digits and @ . + - _ only, up to 150 of them.")
 
     def clean_username(self):
         username = super().clean_username()
@@ -46,8 +47,10 @@ class SignupForm(UserCreationForm):
             return None  # taken, in some case: Django has said so
         ASCIIUsernameValidator()(username)
         if username.lower().startswith(GUEST_PREFIX):
-            raise forms.ValidationError(f"Names starting with “{GUEST_PREFIX}” are for guests.")
+            raise forms.ValidationError(
+                _("Names starting with “%(prefix)s” are for guests.") % {"prefix": GUEST_PREFIX}
+            )
         lookalikes = User.objects.annotate(key=lookalike_key_in_database("username"))
         if lookalikes.filter(key=lookalike_key(username)).exists():
-            raise forms.ValidationError("This username looks too much like one that is taken.")
+            raise forms.ValidationError(_("This username looks too much like one that is taken."))
         return username

@@ -9,6 +9,8 @@ README's tables in step with ERROR_CODES and CLOSE_CODES.
 import json
 import re
 
+from django.utils.translation import gettext as _
+
 # Close codes. 4000-4999 are for applications; daphne lets applications send only 1000
 # and 3000-4999, so "try again later" cannot be the standard 1013.
 CLOSE_INVALID_ROOM = 4400
@@ -114,7 +116,7 @@ def error(code, detail, client_id=None):
 def rate_limited(retry_after, client_id=None):
     return {
         **error(
-            RATE_LIMITED, "You are sending messages too fast; this one was not sent.", client_id
+            RATE_LIMITED, _("You are sending messages too fast; this one was not sent."), client_id
         ),
         "retry_after": round(retry_after, 3),
     }
@@ -198,15 +200,17 @@ def parse_client_frame(text_data, *, max_message_length):
     except (ValueError, RecursionError):
         # ValueError covers malformed JSON and oversized integers; RecursionError, JSON
         # nested too deeply to parse.
-        raise ProtocolError(INVALID_JSON, "Frames must be JSON text.") from None
+        raise ProtocolError(INVALID_JSON, _("Frames must be JSON text.")) from None
     if not isinstance(frame, dict):
-        raise ProtocolError(INVALID_FRAME, "Frames must be JSON objects.")
+        raise ProtocolError(INVALID_FRAME, _("Frames must be JSON objects."))
     client_id = validate_client_id(frame["client_id"]) if "client_id" in frame else None
     frame_type = frame.get("type", CHAT_MESSAGE)
     read_fields = CLIENT_FRAMES.get(frame_type) if isinstance(frame_type, str) else None
     if read_fields is None:
         raise ProtocolError(
-            UNKNOWN_TYPE, f"Unknown frame type: {str(frame_type)[:100]!r}.", client_id
+            UNKNOWN_TYPE,
+            _("Unknown frame type: %(type)s.") % {"type": repr(str(frame_type)[:100])},
+            client_id,
         )
     try:
         parsed = {"type": frame_type, **read_fields(frame, max_message_length)}
@@ -227,23 +231,25 @@ def validate_client_id(client_id):
     ):
         raise ProtocolError(
             INVALID_FRAME,
-            f'"client_id" must be a string of 1 to {MAX_CLIENT_ID_LENGTH} printable characters.',
+            _('"client_id" must be a string of 1 to %(max)d printable characters.')
+            % {"max": MAX_CLIENT_ID_LENGTH},
         )
     return client_id
 
 
 def validate_message_text(text, *, max_length):
     if not isinstance(text, str):
-        raise ProtocolError(INVALID_MESSAGE, '"message" must be a string.')
+        raise ProtocolError(INVALID_MESSAGE, _('"message" must be a string.'))
     if not text.strip():
-        raise ProtocolError(INVALID_MESSAGE, '"message" cannot be empty.')
+        raise ProtocolError(INVALID_MESSAGE, _('"message" cannot be empty.'))
     if len(text) > max_length:
         raise ProtocolError(
-            MESSAGE_TOO_LONG, f"Messages can be at most {max_length} characters long."
+            MESSAGE_TOO_LONG,
+            _("Messages can be at most %(max)d characters long.") % {"max": max_length},
         )
     if FORBIDDEN_CHARACTERS.search(text):
         raise ProtocolError(
-            INVALID_MESSAGE, '"message" cannot contain control characters or lone surrogates.'
+            INVALID_MESSAGE, _('"message" cannot contain control characters or lone surrogates.')
         )
     return text
 
@@ -253,14 +259,17 @@ def validate_limit(limit):
     if limit is None:
         return None
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ProtocolError(INVALID_FRAME, '"limit" must be a whole number >= 1.')
+        raise ProtocolError(INVALID_FRAME, _('"limit" must be a whole number >= 1.'))
     return limit
 
 
 def validate_message_id(value, field):
     # bool is an int in Python, but true is no message id.
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_MESSAGE_ID:
-        raise ProtocolError(INVALID_FRAME, f'"{field}" must be a message id: a whole number >= 0.')
+        raise ProtocolError(
+            INVALID_FRAME,
+            _('"%(field)s" must be a message id: a whole number >= 0.') % {"field": field},
+        )
     return value
 
 

@@ -10,6 +10,8 @@ never share a group.
 import hashlib
 import unicodedata
 
+from django.utils.translation import gettext as _
+
 ROOM_NAME_MAX_LENGTH = 200
 GROUP_PREFIX = "chat."
 
@@ -26,16 +28,18 @@ def normalize_room_name(name):
     """
     name = unicodedata.normalize("NFC", name)
     if not name.strip():
-        raise InvalidRoomName("A room name cannot be empty.")
+        raise InvalidRoomName(_("A room name cannot be empty."))
     if len(name) > ROOM_NAME_MAX_LENGTH:
-        raise InvalidRoomName(f"A room name can be at most {ROOM_NAME_MAX_LENGTH} characters long.")
+        raise InvalidRoomName(
+            _("A room name can be at most %(max)d characters long.") % {"max": ROOM_NAME_MAX_LENGTH}
+        )
     # Control characters only: format characters such as the zero-width joiner are part
     # of many emoji.
     if any(unicodedata.category(char) in {"Cc", "Cs"} for char in name):
-        raise InvalidRoomName("A room name cannot contain control characters.")
+        raise InvalidRoomName(_("A room name cannot contain control characters."))
     # Browsers rewrite "." and ".." path segments, so such rooms could not be linked to.
     if any(segment in {".", ".."} for segment in name.split("/")):
-        raise InvalidRoomName('A room name cannot have "." or ".." between slashes.')
+        raise InvalidRoomName(_('A room name cannot have "." or ".." between slashes.'))
     return name
 
 

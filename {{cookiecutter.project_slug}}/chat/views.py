@@ -6,9 +6,11 @@ from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django_ratelimit.core import is_ratelimited
 
 from chat import history, identity, protocol
+from chat.client_texts import client_texts
 from chat.forms import SignupForm
 from chat.outages import LAYER_UNAVAILABLE
 from chat.rooms import InvalidRoomName, normalize_room_name
@@ -78,6 +80,7 @@ def room(request, room):
             keeps_history=history.KEEPS_HISTORY,
             guest_prefix=identity.GUEST_PREFIX,
         ),
+        "texts": client_texts(),
     }
     return render(request, "chat/room.html", context)
 
@@ -92,7 +95,7 @@ def signup(request):
     if request.method == "POST":
         form = SignupForm(request.POST)
         if over_rate(request, "signup", settings.CHAT_SIGNUP_RATE):
-            form.add_error(None, TOO_MANY.format(what="sign-ups"))
+            form.add_error(None, _("Too many sign-ups from your network. Please try again later."))
             status = 429
         elif form.is_valid():
             # The account was made here, not found by a backend: say which logs it in.
@@ -102,9 +105,6 @@ def signup(request):
         form = SignupForm()
     context = {"form": form, "next": next_url}
     return render(request, "registration/signup.html", context, status=status)
-
-
-TOO_MANY = "Too many {what} from your network. Please try again later."
 
 
 def over_rate(request, group, rate):
@@ -129,6 +129,8 @@ class PasswordResetView(auth_views.PasswordResetView):
     def post(self, request, *args, **kwargs):
         if over_rate(request, "password_reset", settings.CHAT_PASSWORD_RESET_RATE):
             form = self.get_form()
-            form.add_error(None, TOO_MANY.format(what="password resets"))
+            form.add_error(
+                None, _("Too many password resets from your network. Please try again later.")
+            )
             return self.render_to_response(self.get_context_data(form=form), status=429)
         return super().post(request, *args, **kwargs)

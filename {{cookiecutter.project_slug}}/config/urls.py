@@ -8,5 +8,7 @@ urlpatterns = [
     # Before Django's own, which it stands in for.
     path("accounts/password_reset/", PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
+    # The language switcher posts to i18n/setlang/ (Django's set_language).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("chat.urls")),
 ]

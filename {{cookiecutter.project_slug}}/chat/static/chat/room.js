@@ -9,6 +9,9 @@ const ERRORS = PROTOCOL.errors;
 const CLOSE = PROTOCOL.close;
 const LIMITS = PROTOCOL.limits;
 const keepsHistory = PROTOCOL.keeps_history;
+// Everything this client says, in the page's language (chat/client_texts.py).
+const TEXT = JSON.parse(document.getElementById("chat-texts").textContent);
+const LANGUAGE = document.documentElement.lang;
 
 const MAX_RECONNECT_DELAY_MS = 30000;
 const TYPING_SEND_INTERVAL_MS = 3000;
@@ -64,6 +67,11 @@ function socketUrl() {
 
 function isOpen() {
   return socket !== null && socket.readyState === WebSocket.OPEN;
+}
+
+// A text with its "{name}" fields filled in.
+function fill(text, values) {
+  return text.replace(/\{(\w+)\}/g, (field, name) => (name in values ? values[name] : field));
 }
 
 function send(frame) {
@@ -125,16 +133,18 @@ function holdFor(seconds) {
 
 // -- Messages on the page --------------------------------------------------------------------
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
-const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "long" });
-const relativeDays = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+// Times and dates in the page's language, in the browser's time zone.
+const timeFormat = new Intl.DateTimeFormat(LANGUAGE, { hour: "numeric", minute: "2-digit" });
+const fullFormat = new Intl.DateTimeFormat(LANGUAGE, { dateStyle: "full", timeStyle: "medium" });
+const dayFormat = new Intl.DateTimeFormat(LANGUAGE, { dateStyle: "long" });
+const relativeDays = new Intl.RelativeTimeFormat(LANGUAGE, { numeric: "auto" });
+const nameList = new Intl.ListFormat(LANGUAGE, { style: "long", type: "conjunction" });
 
 function dayKey(date) {
   return `${date.getFullYear()}-${date.getMonth()}-${date.getDate()}`;
 }
 
-// "Today", "Yesterday", or the date, in the browser's language.
+// "Today", "Yesterday", or the date, in the page's language.
 function dayLabel(date) {
   const today = new Date();
   const startOf = (day) => new Date(day.getFullYear(), day.getMonth(), day.getDate());
@@ -295,9 +305,9 @@ function showTyping(name) {
 
 function renderTyping() {
   const names = [...typing.keys()];
-  typingLine.textContent = names.length === 0
-    ? ""
-    : `${names.join(", ")} ${names.length === 1 ? "is" : "are"} typing…`;
+  if (names.length === 0) typingLine.textContent = "";
+  else if (names.length === 1) typingLine.textContent = fill(TEXT.typing_one, { name: names[0] });
+  else typingLine.textContent = fill(TEXT.typing_many, { names: nameList.format(names) });
 }
 
 function showPresence(frame) {
@@ -309,7 +319,7 @@ function showPresence(frame) {
       item.classList.add("me");
       const you = document.createElement("span");
       you.className = "you";
-      you.textContent = " (you)";
+      you.textContent = ` ${TEXT.you}`;
       item.append(you);
     }
     return item;
@@ -329,9 +339,9 @@ let inFlight = null;
 let pumpTimer = null;
 
 const UNSENT_LABELS = {
-  queued: "Waiting to send…",
-  sending: "Sending…",
-  failed: "Not sent.",
+  queued: TEXT.queued,
+  sending: TEXT.sending,
+  failed: TEXT.failed,
 };
 
 function saveOutbox() {
@@ -367,7 +377,7 @@ function addToOutbox(text, clientId = newClientId(), state = "queued") {
   const retry = document.createElement("button");
   retry.type = "button";
   retry.className = "link retry";
-  retry.textContent = "Retry";
+  retry.textContent = TEXT.retry;
   note.append(label, retry);
   item.append(note);
   const entry = { clientId, text, item, label, state: null, attempts: 0, timer: null };
@@ -384,7 +394,7 @@ function setState(entry, state, reason = "") {
   entry.state = state;
   for (const name of Object.keys(UNSENT_LABELS)) entry.item.classList.toggle(name, name === state);
   entry.label.textContent = reason ? `${UNSENT_LABELS[state]} ${reason}` : UNSENT_LABELS[state];
-  if (state === "queued" && !isOpen()) entry.label.textContent = "Waiting for the connection…";
+  if (state === "queued" && !isOpen()) entry.label.textContent = TEXT.waiting_for_connection;
   entry.item.querySelector(".retry").hidden = state !== "failed";
 }
 
@@ -436,7 +446,7 @@ function delivered(clientId) {
 
 function notAnswered(entry) {
   if (inFlight !== entry) return;
-  settle(entry, "failed", "The server did not answer.");
+  settle(entry, "failed", TEXT.not_answered);
   pump();
 }
 
@@ -543,10 +553,10 @@ function requestOlder() {
 
 // Close codes after which reconnecting cannot help, and what the person is told.
 const FINAL_CLOSES = {
-  [CLOSE.login_required]: "Log in to chat in this room.",
-  [CLOSE.session_ended]: "You have been logged out. Log in again to chat.",
-  [CLOSE.too_many_sockets]: "The chat is open in too many tabs. Close one, then reload this page.",
-  [CLOSE.invalid_room]: "This room name is not valid.",
+  [CLOSE.login_required]: TEXT.login_required,
+  [CLOSE.session_ended]: TEXT.session_ended,
+  [CLOSE.too_many_sockets]: TEXT.too_many_sockets,
+  [CLOSE.invalid_room]: TEXT.invalid_room,
 };
 
 function connect() {
@@ -555,9 +565,9 @@ function connect() {
   socket.addEventListener("open", () => {
     reconnectAttempts = 0;
     if (hasConnected && !keepsHistory) {
-      setStatus("Reconnected. Messages sent while you were away are not shown.");
+      setStatus(TEXT.reconnected_without_history);
     } else {
-      setStatus("Connected");
+      setStatus(TEXT.connected);
     }
     if (hasConnected && keepsHistory) requestResume();
     hasConnected = true;
@@ -579,18 +589,40 @@ function connect() {
     const ceiling = Math.min(MAX_RECONNECT_DELAY_MS, 1000 * 2 ** reconnectAttempts);
     const delay = Math.random() * ceiling;
     reconnectAttempts += 1;
-    setStatus(`Disconnected. Reconnecting in ${Math.ceil(delay / 1000)} s…`, true);
+    setStatus(fill(TEXT.reconnecting, { seconds: Math.ceil(delay / 1000) }), true);
     setTimeout(connect, delay);
   });
 }
 
 // -- The form --------------------------------------------------------------------------------
 
+// What is typed and not yet sent outlives a reload of the page too (switching the
+// language reloads it).
+const DRAFT_KEY = `chat-draft:${room}`;
+
+function saveDraft() {
+  try {
+    if (input.value) sessionStorage.setItem(DRAFT_KEY, input.value);
+    else sessionStorage.removeItem(DRAFT_KEY);
+  } catch {
+    // Storage full or disabled: the draft lasts as long as the page.
+  }
+}
+
+function restoreDraft() {
+  try {
+    input.value = sessionStorage.getItem(DRAFT_KEY) || "";
+  } catch {
+    // Storage disabled: there is no draft to restore.
+  }
+}
+
 function sendTyped() {
   const text = input.value;
   if (!text.trim()) return;
   addToOutbox(text);
   input.value = "";
+  saveDraft();
   lastTypingSent = 0;
   pump();
 }
@@ -610,6 +642,7 @@ input.addEventListener("keydown", (event) => {
 });
 
 input.addEventListener("input", () => {
+  saveDraft();
   const now = Date.now();
   if (input.value && now - lastTypingSent > TYPING_SEND_INTERVAL_MS) {
     lastTypingSent = now;
@@ -623,4 +656,5 @@ messageList.addEventListener("scroll", () => {
 loadOlderButton.addEventListener("click", requestOlder);
 
 restoreOutbox();
+restoreDraft();
 connect();
