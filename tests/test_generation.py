@@ -82,9 +82,10 @@ def bake(cookies, **answers):
 
 
 def text_files(project):
-    """Every rendered file but the binary ones (images), with its text."""
+    """Every rendered file but the binary ones (images, compiled translations), with its
+    text."""
     for path in sorted(project.rglob("*")):
-        if path.is_file() and path.suffix != ".png":
+        if path.is_file() and path.suffix not in {".png", ".mo"}:
             yield path, path.read_text(encoding="utf-8")
 
 
@@ -509,7 +510,8 @@ def test_variant_follows_its_readme_and_passes_its_own_suite(cookies, variant, a
         ran.append(first)
         if first == BROWSER_TESTS:
             assert screenshot.stat().st_size > 0
-            assert screenshot.with_name(f"{screenshot.stem}-phone.png").stat().st_size > 0
+            for kind in ("phone", "ko", "ko-phone"):
+                assert screenshot.with_name(f"{screenshot.stem}-{kind}.png").stat().st_size > 0
         if first == REDIS_SWITCH and variant == PIP_AND_SWITCH_VARIANT:
             check_switch_to_redis(project, env | {"REDIS_URL": "redis://127.0.0.1:6379/0"})
 

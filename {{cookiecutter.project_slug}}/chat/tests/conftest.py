@@ -173,10 +173,14 @@ async def connect():
     the test."""
     communicators = []
 
-    async def open_socket(room, *, cookie=None, origin=ORIGIN, expect_accept=True):
+    async def open_socket(
+        room, *, cookie=None, origin=ORIGIN, accept_language=None, expect_accept=True
+    ):
         headers = [origin] if origin else []
         if cookie:
             headers.append((b"cookie", cookie.encode()))
+        if accept_language:
+            headers.append((b"accept-language", accept_language.encode()))
         communicator = ChatCommunicator(room, headers)
         communicators.append(communicator)
         connected, _ = await communicator.connect()

@@ -3,6 +3,7 @@ daphne processes. Run with `pytest -m browser`."""
 
 import json
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -25,12 +26,22 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# Where the room page's screenshot goes, with the phone's beside it (room-phone.png): not
-# over the ones the README shows (docs/), unless asked to.
+# Where the room page's screenshot goes, with the others beside it (room-phone.png,
+# room-ko.png, room-ko-phone.png): not over the ones the README shows (docs/), unless
+# asked to.
 SCREENSHOT = Path(
     os.environ.get("CHAT_SCREENSHOT", Path(__file__).resolve().parent / "output" / "room.png")
 )
-PHONE_SCREENSHOT = SCREENSHOT.with_name(f"{SCREENSHOT.stem}-phone{SCREENSHOT.suffix}")
+
+
+def screenshot(page, kind=None):
+    path = (
+        SCREENSHOT.with_name(f"{SCREENSHOT.stem}-{kind}{SCREENSHOT.suffix}") if kind else SCREENSHOT
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=path)
+
+
 DESKTOP = {"viewport": {"width": 900, "height": 600}}
 # A phone-sized screen, like Playwright's "iPhone 13" device.
 PHONE = {
@@ -59,8 +70,9 @@ def open_room(browser):
     """Open a room page in a new browser context (a separate person); closed afterwards."""
     contexts = []
 
-    def open_page(server, room, screen=DESKTOP, init_script=None):
-        context = browser.new_context(**screen)
+    def open_page(server, room, screen=DESKTOP, init_script=None, locale="en-US"):
+        # The browser's language, which it asks pages for (Accept-Language).
+        context = browser.new_context(**screen, locale=locale)
         contexts.append(context)
         if init_script:
             context.add_init_script(init_script)
@@ -68,12 +80,17 @@ def open_room(browser):
         page.dialogs = []
         page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
         page.goto(f"http://{HOST}:{server.port}/chat/{room}/")
-        expect(page.locator("#status")).to_have_text("Connected")
+        expect(page.locator("#status")).to_have_text(client_text(page, "connected"))
         return page
 
     yield open_page
     for context in contexts:
         context.close()
+
+
+def client_text(page, key):
+    """What the page's client says, in the page's language (chat/client_texts.py)."""
+    return page.evaluate(f"JSON.parse(document.getElementById('chat-texts').textContent).{key}")
 
 
 def send(page, text):
@@ -108,8 +125,7 @@ def test_two_people_in_a_room_talk_and_other_rooms_stay_apart(start_server, open
     send(bob, "after the other room")
     expect(messages(alice)).to_have_text(["hello from alice", "hi alice", "after the other room"])
     expect(alice.locator("#messages li.unsent")).to_have_count(0)
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    alice.screenshot(path=SCREENSHOT)
+    screenshot(alice)
 
 
 def test_html_in_a_message_is_shown_as_text_and_runs_nothing(start_server, open_room, room):
@@ -174,8 +190,7 @@ def test_the_room_works_on_a_phone_sized_screen(start_server, open_room, room):
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"]
     for part in ("#message-input", "#message-form button", "#presence", "#status"):
         expect(phone.locator(part)).to_be_in_viewport()
-    PHONE_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    phone.screenshot(path=PHONE_SCREENSHOT)
+    screenshot(phone, "phone")
 
 
 def test_typing_is_shown_to_the_others(start_server, open_room, room):
@@ -298,7 +313,7 @@ def test_a_refused_message_is_marked_not_sent_and_goes_with_one_click(
 
     failed = alice.locator("#messages li.failed")
     expect(failed).to_contain_text("Not sent. Refused for this test.")
-    alice.screenshot(path=SCREENSHOT.with_name(f"{SCREENSHOT.stem}-not-sent{SCREENSHOT.suffix}"))
+    screenshot(alice, "not-sent")
     stop_refusing()
     alice.reload()  # the unsent message outlives the reload
     expect(alice.locator("#status")).to_have_text("Connected")
@@ -351,3 +366,54 @@ def test_older_messages_load_with_a_button(start_server, open_room, room):
 
     expect(messages(bob)).to_have_text(sent)
     expect(bob.locator("#load-older")).to_be_hidden()
+
+
+def test_a_korean_browser_gets_the_room_in_korean(start_server, open_room, room):
+    server = start_server()
+    name = f"회의실 {room}"
+    desktop = open_room(server, name, locale="ko-KR")
+    phone = open_room(server, name, screen=PHONE, locale="ko-KR")
+    expect(desktop.locator("html")).to_have_attribute("lang", "ko")
+    expect(desktop.locator("#status")).to_have_text("연결됨")
+    expect(phone.locator("#empty")).to_have_text("아직 메시지가 없어요. 먼저 인사해 보세요!")
+
+    desktop.type("#message-input", "안녕")
+    expect(phone.locator("#typing")).to_contain_text("님이 입력하고 있어요…")
+    said = [
+        "안녕하세요! 오늘 회의는 오후 세 시에 시작합니다. "
+        "자료는 https://example.com/slides 에 올려 두었어요.",
+        "네, 늦지 않게 갈게요. 회의실에서 봬요 🙂",
+    ]
+    send(desktop, said[0])
+    phone.fill("#message-input", said[1])
+    phone.tap("#message-form button")
+
+    for page in (desktop, phone):
+        expect(messages(page)).to_have_text(said)
+        expect(page.locator("#messages li.day")).to_have_text(["오늘"])
+        # Times in the Korean way, from the browser: "오후 3:05" or "오전 09:30".
+        expect(page.locator("#messages time").first).to_have_text(re.compile(r"^오[전후] \d"))
+        expect(page.locator("#presence li.me")).to_contain_text("(나)")
+    expect(phone.locator("#messages .text").first).to_have_css("word-break", "keep-all")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"]
+    screenshot(desktop, "ko")
+    screenshot(phone, "ko-phone")
+
+
+def test_the_language_switcher_keeps_what_was_typed(start_server, open_room, room):
+    server = start_server()
+    alice = open_room(server, room)
+    bob = open_room(server, room, locale="ko-KR")
+    alice.fill("#message-input", "half written, 반쯤 쓴")
+
+    alice.get_by_role("button", name="한국어").click()
+
+    expect(alice.locator("html")).to_have_attribute("lang", "ko")
+    expect(alice.locator("#status")).to_have_text("연결됨")
+    expect(alice.locator(".languages [aria-current]")).to_have_text("한국어")
+    expect(alice.locator("#message-input")).to_have_value("half written, 반쯤 쓴")
+    alice.press("#message-input", "Enter")
+    expect(messages(bob)).to_have_text(["half written, 반쯤 쓴"])
+    alice.get_by_role("button", name="English").click()
+    expect(alice.locator("#status")).to_have_text("Connected")
+    expect(alice.locator("#message-input")).to_have_value("")

@@ -69,9 +69,10 @@ def test_room_page_has_no_inline_script(client):
     # Data for the client, which browsers never run, and the client itself, from a file.
     assert [attributes for attributes, _ in scripts] == [
         ' id="chat-protocol" type="application/json"',
+        ' id="chat-texts" type="application/json"',
         ' type="module" src="/static/chat/room.js"',
     ]
-    assert scripts[1][1] == ""
+    assert scripts[-1][1] == ""
 
 
 @override_settings(
