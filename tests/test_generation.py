@@ -70,8 +70,9 @@ HOSTILE_ANSWERS = {
 
 # Django template tags the chat templates use; anything else in {% %} is a leftover.
 DJANGO_TAGS = {
-    "block", "csrf_token", "else", "endblock", "endfor", "endif", "extends", "for", "if", "include",
-    "load", "static", "url",
+    "block", "blocktranslate", "csrf_token", "else", "endblock", "endblocktranslate", "endfor",
+    "endif", "extends", "for", "get_language_info_list", "if", "include", "load", "static",
+    "translate", "url",
 }  # fmt: skip
 
 

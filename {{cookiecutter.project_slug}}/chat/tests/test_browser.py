@@ -125,7 +125,16 @@ def test_two_people_in_a_room_talk_and_other_rooms_stay_apart(start_server, open
     send(bob, "after the other room")
     expect(messages(alice)).to_have_text(["hello from alice", "hi alice", "after the other room"])
     expect(alice.locator("#messages li.unsent")).to_have_count(0)
+    # The history on the page is not read out as news; later messages are.
+    expect(alice.locator("#messages[role=log]")).to_have_attribute("aria-busy", "false")
+    # Each time shows the full date and time on hover.
+    expect(alice.locator("#messages time").first).to_have_attribute("title", re.compile(r"\d{4}"))
+    # The room list beside the conversation, with the way back to the lobby.
+    expect(alice.locator(".room-list a[aria-current=page]")).to_have_text(room)
+    assert alice.evaluate("fetch(document.querySelector('link[rel=icon]').href).then((r) => r.ok)")
     screenshot(alice)
+    alice.get_by_role("link", name="← All rooms").click()
+    expect(alice.get_by_role("link", name=room, exact=True)).to_be_visible()
 
 
 def test_html_in_a_message_is_shown_as_text_and_runs_nothing(start_server, open_room, room):

@@ -185,12 +185,16 @@ def visible_words(html, names=()):
     text = " ".join(parser.found)
     for name in names:
         text = text.replace(name, " ")
+    return latin_words(text)
+
+
+def latin_words(text):
     return set(re.findall(r"[A-Za-z\u00c0-\u024f]{2,}", text))
 
 
 # Left in English on a Korean page: the project's name, the switcher's "English", and
 # the names of keys.
-UNTRANSLATED = {*settings.SITE_NAME.split(), "English", "Enter", "Shift"}
+UNTRANSLATED = latin_words(settings.SITE_NAME) | {"English", "Enter", "Shift"}
 
 
 @pytest.mark.django_db
