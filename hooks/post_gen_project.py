@@ -13,8 +13,14 @@ SECRET_KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789!@#%^&*(-_=+)"
 
 PERSISTENCE_FILES = [
     "chat/admin.py",
+    "chat/api.py",
+    "chat/api_tokens.py",
+    "chat/management/commands/chat_token.py",
+    "chat/message_rights.py",
     "chat/migrations",
     "chat/models.py",
+    "chat/tests/test_api.py",
+    "chat/tests/test_edits.py",
     "chat/tests/test_models.py",
     "chat/tests/test_restart.py",
 ]
@@ -28,9 +34,11 @@ REDIS_FILES = [
     ".dockerignore",
     "Dockerfile",
     "compose.yaml",
-    "deploy",
+    "deploy/nginx.conf",
     "chat/tests/test_proxy.py",
+    "chat/tests/test_redis_calls.py",
     "chat/tests/test_redis_outage.py",
+    "chat/tests/test_redis_shards.py",
     "chat/tests/test_sentinel.py",
     "chat/tests/test_two_processes.py",
 ]

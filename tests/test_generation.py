@@ -230,7 +230,11 @@ def test_compose_runs_the_tested_topology(cookies, variant):
 
     assert services["web"]["deploy"]["replicas"] >= 2
     assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in services["proxy"]["volumes"]
-    assert "server web:8000;" in (project / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    assert "server web:8000 " in (project / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    # The proxy waits for the servers' /readyz, and they have time to drain on SIGTERM.
+    assert services["proxy"]["depends_on"]["web"]["condition"] == "service_healthy"
+    assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])
+    assert services["web"]["stop_grace_period"] == "15s"
     assert ("db" in services) is (variant["database"] == "postgresql")
     dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")
     # The server command the generated tests and benchmarks start (config/serve.py).

@@ -33,4 +33,21 @@ def client_texts():
         "typing_many": _("{names} are typing…"),
         # After your own name in the list of who is online.
         "you": _("(you)"),
+        # Editing and deleting a saved message: your own, or as staff anyone's.
+        "edit": _("Edit"),
+        "delete": _("Delete"),
+        "edit_label": _("Edit message"),
+        "save": _("Save"),
+        "cancel": _("Cancel"),
+        "edit_hint": _("Enter saves; Esc cancels."),
+        "saving": _("Saving…"),
+        "not_saved": _("Not saved."),
+        "confirm_delete": _("Delete this message?"),
+        "deleting": _("Deleting…"),
+        "not_deleted": _("Not deleted."),
+        # After the time of a message changed since it was sent; on hover, when.
+        "edited": _("(edited)"),
+        "edited_at": _("Edited {time}"),
+        # In place of a deleted message's text.
+        "deleted": _("This message was deleted."),
     }

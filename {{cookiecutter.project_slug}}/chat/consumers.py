@@ -22,10 +22,14 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from chat import (
+    admission,
+    drain,
     history,
     identity,
     languages,
     local_rooms,
+    metrics,
+    posting,
     presence,
     protocol,
     ratelimit,
@@ -50,6 +54,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         protocol.TYPING: "announce_typing",
         protocol.CHAT_HISTORY: "send_older",
         protocol.CHAT_RESUME: "send_missed",
+        protocol.CHAT_EDIT: "edit_message",
+        protocol.CHAT_DELETE: "delete_message",
     }
 
     local_room = None  # this process's side of the room, once the socket is in it
@@ -57,6 +63,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     user_group = None  # the group of the logged-in user's sockets (chat.session_watch)
     session_watcher = None
     last_typing = float("-inf")
+    leaving = False  # told to go elsewhere (chat.drain): frames from now on are dropped
 
     async def __call__(self, scope, receive, send):
         # The error details this socket is sent are in the language of its page.
@@ -68,18 +75,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # send room messages: close it with "try again later" rather than let it hang or
         # fail with 1011. Clients reconnect, and get in again as soon as Redis is back.
         try:
-            await super().__call__(scope, receive, send)
+            with drain.tracked(self):
+                await super().__call__(scope, receive, send)
         except LAYER_UNAVAILABLE:
             logger.warning("Channel layer unreachable; closing the socket.", exc_info=True)
+            metrics.LAYER_ERRORS.inc()
             self.stop_session_watcher()
             await self.uncount_socket()
             with contextlib.suppress(*LAYER_UNAVAILABLE):
                 await self.leave_room()
             await send({"type": "websocket.close", "code": protocol.CLOSE_TRY_AGAIN_LATER})
+            metrics.SOCKET_CLOSES.labels(metrics.close_label(protocol.CLOSE_TRY_AGAIN_LATER)).inc()
 
     # -- Joining and leaving ---------------------------------------------------------------
 
     async def connect(self):
+        metrics.SOCKET_CONNECTS.inc()
+        # Held while a frame from the client is handled, so that a drain does not close the
+        # socket between saving a message and sending it to the room.
+        self.handling = asyncio.Lock()
         try:
             self.room = normalize_room_name(self.scope["url_route"]["kwargs"]["room"])
         except InvalidRoomName as exc:
@@ -89,9 +103,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not user.is_authenticated and not settings.CHAT_ALLOW_ANONYMOUS:
             await self.refuse(protocol.CLOSE_LOGIN_REQUIRED)
             return
+        try:
+            async with admission.admission().turn():
+                await self.join(user)
+        except admission.Busy:
+            await self.refuse_for_now()
+
+    async def join(self, user):
+        # Checked once this socket's turn came: the drain may have begun while it waited.
+        if await self.sent_away_if_draining():
+            return
         self.display_name = await database_sync_to_async(identity.display_name)(
             user, self.scope["session"]
         )
+        self.guest_key = identity.guest_key(user, self.scope["session"])
         self.sender = ratelimit.sender_key(self.scope)
         self.flood_limit = ratelimit.flood_limit_for(self.channel_layer)
         self.strikes = 0
@@ -107,13 +132,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 self.channel_layer, self.group, self.channel_name, self.room_event
             )
         except LAYER_UNAVAILABLE:
-            await self.refuse(
-                protocol.CLOSE_TRY_AGAIN_LATER,
-                protocol.UNAVAILABLE,
-                _("The chat is unavailable for a moment. Reconnect in a few seconds."),
-            )
+            metrics.LAYER_ERRORS.inc()
+            await self.refuse_for_now()
             return
         self.local_room = room
+        metrics.SOCKETS_OPEN.inc()
         await self.accept()
         if user.is_authenticated:
             # In the group first, then checked: a logout before the check is seen by the
@@ -122,10 +145,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(self.user_group, self.channel_name)
             self.watch_session()
         # A message sent between joining and reading history arrives twice, once in each;
-        # clients drop the repeat by its id.
-        await self.send_history(history.history_frame(self.room))
+        # clients drop the repeat by its id. The reading is shared with the sockets that
+        # join at about the same time: a crowd joining reads it once.
+        await self.send_history(room.shared_history(lambda: history.history_frame(self.room)))
         online = await room.list_online(self.channel_name, self.display_name)
-        await self.announce_presence(online, joined=self.display_name)
+        await self.announce_presence(room, online, joined=self.display_name)
 
     async def count_socket(self):
         """Count this socket against its sender's and its address's caps
@@ -151,12 +175,44 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_frame(protocol.error(error_code, detail))
         await self.close(code=close_code)
 
+    async def refuse_for_now(self):
+        await self.refuse(
+            protocol.CLOSE_TRY_AGAIN_LATER,
+            protocol.UNAVAILABLE,
+            _("The chat is unavailable for a moment. Reconnect in a few seconds."),
+        )
+
+    def in_room(self):
+        return self.local_room is not None
+
+    async def go_away(self, after):
+        """This server process is shutting down (chat.drain): once the frame being handled
+        is done, tell the client to reconnect in ``after`` seconds, and close."""
+        async with self.handling:
+            if self.in_room() and not self.leaving:
+                await self.send_elsewhere(after)
+
+    async def sent_away_if_draining(self):
+        if not drain.is_draining():
+            return False
+        await self.accept()
+        await self.send_elsewhere(drain.reconnect_delay())
+        return True
+
+    async def send_elsewhere(self, after):
+        self.leaving = True
+        await self.send_frame(protocol.reconnect(after))
+        await self.close(code=protocol.CLOSE_GOING_AWAY)
+
     async def disconnect(self, code):
+        metrics.SOCKET_CLOSES.labels(metrics.close_label(code)).inc()
         self.stop_session_watcher()
         await self.uncount_socket()
+        room = self.local_room
         online = await self.leave_room()
-        if online is not None:
-            await self.announce_presence(online, left=self.display_name)
+        # A drain sends everyone away to come back at once: no leave is news then.
+        if online is not None and not drain.is_draining():
+            await self.announce_presence(room, online, left=self.display_name)
         await self.leave_user_group()
 
     async def leave_room(self):
@@ -165,6 +221,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         room, self.local_room = self.local_room, None
         if room is None:
             return None
+        metrics.SOCKETS_OPEN.dec()
         try:
             return await room.unlist_online(self.channel_name)
         finally:
@@ -182,9 +239,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.session_watcher.cancel()
             self.session_watcher = None
 
-    async def announce_presence(self, online, *, joined=None, left=None):
-        """Tell the room who is online when a user's first socket comes or last goes, and
-        a socket that joins in any case."""
+    async def announce_presence(self, room, online, *, joined=None, left=None):
+        """Tell the room who is online when a user's first socket comes or last goes
+        (unless the room is too big to be told), and a socket that joins in any case."""
         joining = joined is not None
         # Another tab of a user who stays online is no news to the others.
         if joined and online[joined] > 1:
@@ -193,9 +250,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             left = None
         event = local_rooms.presence_event(online, joined=joined, left=left)
         news = joined or left
-        if news and len(online) <= presence.ANNOUNCE_LIMIT and await self.may_announce(news):
-            await self.channel_layer.group_send(self.group, event)
-        elif joining:
+        if news and not room.is_big():
+            if admission.admission().crowded():
+                # A crowd is joining: one list for all of it once it is in, rather than
+                # each join announced to all the others.
+                room.announce_once_settled()
+            elif await self.may_announce(news):
+                await self.channel_layer.group_send(self.group, event)
+                return
+        if joining:
             await self.send(text_data=event["frame"])
 
     async def may_announce(self, name):
@@ -211,8 +274,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # -- Frames from the client ------------------------------------------------------------
 
     async def receive(self, text_data=None, bytes_data=None):
-        if self.local_room is None:
-            return  # refused, and closing: a frame that raced the close is dropped
+        async with self.handling:
+            await self.handle_frame(text_data)
+
+    async def handle_frame(self, text_data):
+        if self.local_room is None or self.leaving:
+            # Refused or sent away, and closing: a frame that raced the close is dropped.
+            # Its sender has no answer to it, and sends it again once reconnected.
+            return
         try:
             frame = self.read_frame(text_data)
         except protocol.ProtocolError as exc:
@@ -248,6 +317,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not retry_after:
             self.strikes = 0
             return True
+        metrics.RATE_LIMITED.inc()
         self.strikes += 1
         if self.strikes >= settings.CHAT_RATE_LIMIT_STRIKES:
             await self.close(code=protocol.CLOSE_TOO_MANY_MESSAGES)
@@ -257,14 +327,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def post_message(self, frame):
         client_id = frame.get("client_id")
-        # Saved before it is broadcast: nobody sees a message that history will not have.
         try:
-            message, new = await history.save_message(
+            message, new = await posting.post_message(
+                self.channel_layer,
                 room=self.room,
                 user=self.scope["user"],
                 display_name=self.display_name,
                 text=frame["message"],
                 client_id=client_id,
+                guest_key=self.guest_key,
             )
         except history.UNAVAILABLE:
             await self.send_frame(
@@ -275,16 +346,62 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 )
             )
             return
-        if client_id is not None:
-            message["client_id"] = client_id
         if not new:
             # Sent again by a client that did not hear back (its connection was lost, or
             # the page reloaded): the room has it already; the sender learns it arrived.
             await self.send_frame(message)
+
+    async def edit_message(self, frame):
+        await self.change_message(
+            frame,
+            history.edit_message(
+                room=self.room,
+                message_id=frame["id"],
+                user=self.scope["user"],
+                guest_key=self.guest_key,
+                text=frame["message"],
+            ),
+        )
+
+    async def delete_message(self, frame):
+        await self.change_message(
+            frame,
+            history.erase_message(
+                room=self.room,
+                message_id=frame["id"],
+                user=self.scope["user"],
+                guest_key=self.guest_key,
+            ),
+        )
+
+    async def change_message(self, frame, change):
+        """Make ``change`` (awaitable) to a saved message and tell the room; or tell the
+        client why not, naming its frame and the message."""
+        client_id = frame.get("client_id")
+        try:
+            changed, new = await change
+        except protocol.ProtocolError as exc:
+            await self.send_frame(protocol.error(exc.code, exc.detail, client_id, frame["id"]))
             return
-        # Encoded once here, not once per member of the room.
+        except history.UNAVAILABLE:
+            await self.send_frame(
+                protocol.error(
+                    protocol.NOT_SAVED,
+                    _("Your change could not be saved. Please try again."),
+                    client_id,
+                    frame["id"],
+                )
+            )
+            return
+        if client_id is not None:
+            changed["client_id"] = client_id
+        if not new:
+            # Asked again by a client that did not hear back: the room knows already.
+            await self.send_frame(changed)
+            return
+        # Handed to each socket as it is (chat_change), encoded once here.
         await self.channel_layer.group_send(
-            self.group, {"type": protocol.CHAT_MESSAGE, "frame": protocol.encode(message)}
+            self.group, {"type": local_rooms.CHANGE, "frame": protocol.encode(changed)}
         )
 
     async def send_older(self, frame):
@@ -370,6 +487,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if event["sender"] != self.channel_name:
             await self.send(text_data=event["frame"])
 
+    async def chat_change(self, event):
+        await self.send(text_data=event["frame"])
+
     async def chat_presence(self, event):
         await self.send(text_data=event["frame"])
 
@@ -395,6 +515,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # follows; the frame has nobody to go to.
         with contextlib.suppress(Disconnected):
             await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+            metrics.DELIVERIES.inc()
 
     async def send_frame(self, frame):
         await self.send(text_data=protocol.encode(frame))

@@ -10,8 +10,10 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Count, Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from chat import identity, protocol
+from chat import identity, message_rights, protocol
 from chat.models import Message
 
 KEEPS_HISTORY = True
@@ -22,7 +24,7 @@ UNAVAILABLE = (DatabaseError,)
 
 
 @database_sync_to_async
-def save_message(*, room, user, display_name, text, client_id=None):
+def save_message(*, room, user, display_name, text, client_id=None, guest_key=""):
     """Save a message; return its chat.message frame, with the id it was saved under, and
     whether it is new: a message its sender already sent under ``client_id`` is not saved
     again, and its frame is the one saved then."""
@@ -33,6 +35,7 @@ def save_message(*, room, user, display_name, text, client_id=None):
                 room=room,
                 user=None if guest else user,
                 guest=guest,
+                guest_key_hash=identity.guest_key_hash(guest_key) if guest else "",
                 display_name=display_name,
                 text=text,
                 client_id=client_id or "",
@@ -47,20 +50,74 @@ def save_message(*, room, user, display_name, text, client_id=None):
 
 def message_frame(message):
     return protocol.chat_message(
-        text=message.text,
+        text="" if message.deleted else message.text,
         user=message.display_name,
         guest=message.guest,
         ts=message.created,
         message_id=message.id,
+        edited_at=message.edited_at,
+        deleted=message.deleted,
     )
 
 
-def page_frame(messages, limit):
+# What the room page tells its client it may offer.
+may_delete_any = message_rights.may_delete_any
+
+
+def changeable_message(room, message_id):
+    """The message ``message_id`` of ``room``, locked until the transaction ends; not one
+    of another room, nor a deleted one."""
+    message = (
+        Message.objects.select_for_update().filter(room=room, id=message_id, deleted=False).first()
+    )
+    if message is None:
+        raise protocol.ProtocolError(protocol.NOT_FOUND, _("There is no such message here."))
+    return message
+
+
+@database_sync_to_async
+def edit_message(*, room, message_id, user, guest_key, text):
+    """Let the message's author change its text; return the chat.edit frame and True (it
+    changed), or raise ProtocolError (not_found, forbidden)."""
+    with transaction.atomic():
+        message = changeable_message(room, message_id)
+        message_rights.check_may_edit(user, guest_key, message)
+        message.text = text
+        message.edited_at = timezone.now()
+        message.save(update_fields=["text", "edited_at"])
+    return protocol.chat_edit(message.id, message.text, message.edited_at), True
+
+
+@database_sync_to_async
+def erase_message(*, room, message_id, user, guest_key):
+    """Let the message's author (or staff) delete it: its text is gone from the database.
+    Return the chat.delete frame and whether the message was deleted just now, or raise
+    ProtocolError (not_found, forbidden).
+
+    Deleting a message already deleted succeeds: a client that did not hear back asks
+    again."""
+    with transaction.atomic():
+        # Locked first, deleted or not: of two deletes at once, the second waits for the
+        # first and is then answered as done.
+        message = Message.objects.select_for_update().filter(room=room, id=message_id).first()
+        if message is not None and message.deleted:
+            return protocol.chat_delete(message_id), False
+        message = changeable_message(room, message_id)
+        message_rights.check_may_delete(user, guest_key, message)
+        message.text = ""
+        message.deleted = True
+        message.save(update_fields=["text", "deleted"])
+    return protocol.chat_delete(message.id), True
+
+
+def page_frame(messages, limit, recovered=None):
     """A chat.history frame of the first ``limit`` of ``messages`` (read one further, to
     tell whether more follow), oldest first."""
     page = sorted(messages[:limit], key=lambda message: message.id)
     return protocol.chat_history(
-        [message_frame(message) for message in page], more=len(messages) > limit
+        [message_frame(message) for message in page],
+        more=len(messages) > limit,
+        recovered=recovered,
     )
 
 
@@ -82,10 +139,22 @@ def history_frame(room, before_id=None, limit=None):
 
 @database_sync_to_async
 def resume_frame(room, after_id):
-    """The room's first page of messages after ``after_id``, and whether newer ones exist."""
+    """The room's first page of messages after ``after_id``, whether newer ones exist, and
+    whether the history resumed from is intact: the room still has the message
+    ``after_id`` (the last one the client had) or a later one. If it has neither, what
+    the client had is gone (lost with a database restored from an older backup, say) and
+    what follows cannot be trusted to be whole. A message deleted since is not missed."""
     limit = page_size()
-    missed = Message.objects.filter(room=room, id__gt=after_id).order_by("id")
-    return page_frame(list(missed[: limit + 1]), limit)
+    messages = Message.objects.filter(room=room)
+    missed = list(messages.filter(id__gt=after_id).order_by("id")[: limit + 1])
+    intact = after_id == 0 or messages.filter(id__gte=after_id).exists()
+    return page_frame(missed, limit, recovered=intact)
+
+
+def delete_sent_message(room, display_name, client_id):
+    """Delete the message ``display_name`` sent to ``room`` under ``client_id``: the probe's
+    (manage.py chat_probe), which is no one's history."""
+    Message.objects.filter(room=room, display_name=display_name, client_id=client_id).delete()
 
 
 def active_rooms():

@@ -10,6 +10,7 @@ import hashlib
 
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from chat import identity, protocol
 
@@ -23,7 +24,7 @@ UNAVAILABLE = ()
 SENT_IDS_SECONDS = 15 * 60
 
 
-async def save_message(*, room, user, display_name, text, client_id=None):
+async def save_message(*, room, user, display_name, text, client_id=None, guest_key=""):
     """Return the message's chat.message frame (it has no id, since it is not saved) and
     whether it is new: its sender may have sent it already under ``client_id``.
 
@@ -43,7 +44,29 @@ async def history_frame(room, before_id=None, limit=None):
 
 
 async def resume_frame(room, after_id):
-    return protocol.chat_history([], more=False)
+    # Nothing sent while the client was away can be given back.
+    return protocol.chat_history([], more=False, recovered=False)
+
+
+def may_delete_any(user):
+    return False  # there is no message to delete
+
+
+async def edit_message(*, room, message_id, user, guest_key, text):
+    raise _not_found()
+
+
+async def erase_message(*, room, message_id, user, guest_key):
+    raise _not_found()
+
+
+def _not_found():
+    # Unsaved messages have no ids: no frame can name one.
+    return protocol.ProtocolError(protocol.NOT_FOUND, _("There is no such message here."))
+
+
+def delete_sent_message(room, display_name, client_id):
+    pass  # nothing was saved
 
 
 def active_rooms():

@@ -1,8 +1,12 @@
 """Who is speaking: the username of a logged-in user, or a guest name kept in the session."""
 
+import hashlib
 import secrets
 
 GUEST_NAME_SESSION_KEY = "chat_guest_name"
+# A secret of the guest's session: what makes a guest's messages theirs to edit and
+# delete. Their name cannot: it is short, shown to everyone, and drawn anew per session.
+GUEST_KEY_SESSION_KEY = "chat_guest_key"
 # Every guest name starts so, and no username may (chat.forms).
 GUEST_PREFIX = "guest-"
 
@@ -28,4 +32,19 @@ def display_name(user, session):
     if name is None:
         name = new_guest_name()
         session[GUEST_NAME_SESSION_KEY] = name
+        session[GUEST_KEY_SESSION_KEY] = secrets.token_hex(16)
     return name
+
+
+def guest_key(user, session):
+    """The secret of a guest's session ("" for a logged-in user, or a session without
+    one); display_name() makes it with the guest's name."""
+    if user.is_authenticated:
+        return ""
+    return session.get(GUEST_KEY_SESSION_KEY, "")
+
+
+def guest_key_hash(key):
+    """What a message keeps of its guest author's key: enough to recognise it, not to
+    use it."""
+    return hashlib.sha256(key.encode()).hexdigest() if key else ""

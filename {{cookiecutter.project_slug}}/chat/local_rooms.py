@@ -21,10 +21,11 @@ is forgotten, so that the next socket to come subscribes afresh.
 import asyncio
 import contextlib
 import logging
+import time
 import weakref
 from collections import Counter
 
-from chat import presence, protocol
+from chat import admission, metrics, presence, protocol
 from chat.outages import LAYER_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
@@ -33,8 +34,19 @@ logger = logging.getLogger(__name__)
 UNAVAILABLE = {"type": "chat.unavailable"}
 # The event that carries a presence frame to the room's sockets.
 PRESENCE = "chat.presence"
+# The event that carries an edit or a delete of a message to the room's sockets.
+CHANGE = "chat.change"
+# The events after which a history read before them is out of date.
+HISTORY_CHANGES = {protocol.CHAT_MESSAGE, CHANGE}
 # How often a room cut off from the layer tries to take its channel out of the group.
 LEAVE_RETRY_SECONDS = 2
+# How often a room with a crowd's joins to announce looks whether the crowd is in.
+SETTLE_SECONDS = 0.2
+# How long after it was read one reading of a room's history may be shared with the
+# sockets joining it, at most: a crowd joining at once reads it about once, and a message
+# deleted behind the room's back (in the admin) is still shown to newcomers for no longer
+# than this.
+SHARED_HISTORY_SECONDS = 1
 
 
 class LocalRoom:
@@ -57,6 +69,9 @@ class LocalRoom:
         self.opened = asyncio.Event()  # set once open() is over, whether it worked or not
         self.closed = False
         self.tasks = []
+        self.history_changes = 0
+        self.settling = None  # the task that announces a crowd once it is in
+        self.history = None  # the last SharedReading of the room's history
 
     async def open(self):
         try:
@@ -80,8 +95,8 @@ class LocalRoom:
         self.closed = True
         _forget(self)
         current = asyncio.current_task()
-        for task in self.tasks:
-            if task is not current:
+        for task in [*self.tasks, self.settling]:
+            if task is not None and task is not current:
                 task.cancel()
         self.tasks = []
 
@@ -93,6 +108,7 @@ class LocalRoom:
                 await self.deliver(await self.layer.receive(self.channel))
         except LAYER_UNAVAILABLE:
             logger.warning("Channel layer unreachable; closing room %s here.", self.group)
+            metrics.LAYER_ERRORS.inc()
         except Exception:
             logger.exception("Could not receive for room %s; closing it here.", self.group)
         await self.lost()
@@ -108,6 +124,9 @@ class LocalRoom:
         """
         if event["type"] == PRESENCE:
             self.told = frozenset(event["online"])
+        elif event["type"] in HISTORY_CHANGES:
+            self.history_changes += 1  # the history read so far lacks it
+        delivered = 0
         # A copy: a socket may leave the room while a frame is being written.
         for on_event in list(self.members.values()):
             # One socket's failure must not cost the others their events.
@@ -115,6 +134,14 @@ class LocalRoom:
                 await on_event(event)
             except Exception:
                 logger.exception("Could not deliver %r in %s.", event["type"], self.group)
+            else:
+                delivered += 1
+        if event["type"] == protocol.CHAT_MESSAGE:
+            # Counted here, once per message: the consumers write messages straight to
+            # their sockets (ChatConsumer.room_event), and count the other frames they send.
+            metrics.DELIVERIES.inc(delivered)
+            if "received" in event:
+                metrics.DELIVERY_SECONDS.observe(time.time() - event["received"])
 
     async def lost(self):
         # The room's events can no longer reach these sockets: tell each, so that it
@@ -133,6 +160,20 @@ class LocalRoom:
                 await self.layer.group_discard(self.group, self.channel)
                 return
 
+    # -- History ---------------------------------------------------------------------------
+
+    def shared_history(self, read):
+        """What ``read()`` gives (the room's latest history page), shared by the sockets
+        that join while no message, edit or delete is delivered here (up to
+        SHARED_HISTORY_SECONDS after it was read).
+
+        A socket asks once it is a member: a message delivered after a shared reading
+        began, which that reading may lack, reaches it live.
+        """
+        if self.history is None or not self.history.may_serve(self.history_changes):
+            self.history = SharedReading(read, self.history_changes)
+        return asyncio.shield(self.history.reading)
+
     # -- Renewals --------------------------------------------------------------------------
 
     async def every(self, interval, renew, what):
@@ -141,6 +182,7 @@ class LocalRoom:
             try:
                 await renew()
             except LAYER_UNAVAILABLE:
+                metrics.LAYER_ERRORS.inc()
                 # The sockets are being closed with "try again later" (deliver_forever);
                 # entries that are not renewed expire, as they should.
                 logger.warning("Channel layer unreachable; %s of %s not renewed.", what, self.group)
@@ -171,8 +213,9 @@ class LocalRoom:
         # Nobody is told of joins and leaves in a big room, and reading its whole list for
         # each of a crowd joining at once costs O(N²). There, joins and leaves only write
         # their entry and work from the list this process last read; the renewals read it
-        # again when it changed.
-        return len(self.online) > presence.ANNOUNCE_LIMIT
+        # again when it changed. A crowd joining this process at once makes the room big
+        # before the list says so: each of them would otherwise be announced to the rest.
+        return max(len(self.online), len(self.members)) > presence.ANNOUNCE_LIMIT
 
     async def list_online(self, channel_name, display_name):
         """List a socket here as online; return how many sockets each user online has."""
@@ -200,6 +243,24 @@ class LocalRoom:
         self.changes += 1
         return Counter(self.online)
 
+    def announce_once_settled(self):
+        """Tell the whole room who is online once no socket waits to join this process
+        (chat.admission): one frame for a crowd's joins."""
+        if self.settling is None or self.settling.done():
+            self.settling = asyncio.create_task(self.announce_when_settled())
+
+    async def announce_when_settled(self):
+        while admission.admission().crowded():
+            await asyncio.sleep(SETTLE_SECONDS)
+        try:
+            online = await self.presence.users(self.group)
+            await self.layer.group_send(self.group, presence_event(online))
+        except LAYER_UNAVAILABLE:
+            metrics.LAYER_ERRORS.inc()
+            logger.warning("Channel layer unreachable; %s not told who came.", self.group)
+        except Exception:
+            logger.exception("Could not tell %s who came.", self.group)
+
     # -- Members ---------------------------------------------------------------------------
 
     async def leave(self, channel_name):
@@ -213,6 +274,33 @@ class LocalRoom:
         except LAYER_UNAVAILABLE:
             self.tasks = [asyncio.create_task(self.leave_group_once_back())]
             raise
+
+
+class SharedReading:
+    """One reading of a room's history, shared by the sockets that join meanwhile."""
+
+    def __init__(self, read, history_changes):
+        self.history_changes = history_changes  # the room's count when it began
+        self.read_at = None
+        self.reading = asyncio.ensure_future(self.read_and_note_when(read))
+
+    async def read_and_note_when(self, read):
+        # Noted before the reading is done, so that whoever sees it done sees when, too.
+        page = await read()
+        self.read_at = time.monotonic()
+        return page
+
+    def may_serve(self, history_changes):
+        """Whether a socket joining now may have this reading: no message, edit or delete
+        was delivered since it began, and it is still under way (a slow database is read
+        once, not once a second), or succeeded under SHARED_HISTORY_SECONDS ago."""
+        if history_changes != self.history_changes:
+            return False
+        if not self.reading.done():
+            return True
+        if self.reading.cancelled() or self.reading.exception() is not None:
+            return False
+        return time.monotonic() - self.read_at < SHARED_HISTORY_SECONDS
 
 
 def presence_event(online, *, joined=None, left=None):

@@ -11,9 +11,9 @@ import json
 import math
 import time
 
-import redis.asyncio
 from django.conf import settings
 
+from chat import redis_calls
 from chat.presence import online
 
 
@@ -23,9 +23,8 @@ def _member(channel_name, display_name):
 
 class RedisPresence:
     def __init__(self, layer):
-        # The layer's own connection settings, so that a Sentinel failover is followed here
-        # as it is by the layer.
-        self.client = redis.asyncio.Redis(connection_pool=layer.create_pool(0))
+        self.layer = layer
+        self.redis = redis_calls.shared(layer)
         self.prefix = layer.prefix
 
     def _key(self, group):
@@ -35,7 +34,8 @@ class RedisPresence:
         """Apply a change to the room's entries and return who is online."""
         key = self._key(group)
         now = time.time()
-        async with self.client.pipeline(transaction=True) as pipe:
+        # Beside the room's group, on the same Redis server.
+        async with self.redis.pipeline(group, transaction=True) as pipe:
             if add is not None:
                 pipe.zadd(key, {_member(*add): now + settings.CHAT_PRESENCE_TTL})
             if remove is not None:
@@ -56,7 +56,10 @@ class RedisPresence:
 
     async def drop(self, group, channel_name, display_name):
         """Remove one socket's entry, without reading the list."""
-        await self.client.zrem(self._key(group), _member(channel_name, display_name))
+        async with self.redis.slot(group):
+            await self.redis.client(group).zrem(
+                self._key(group), _member(channel_name, display_name)
+            )
 
     async def users(self, group):
         return await self._update(group)
@@ -68,7 +71,8 @@ class RedisPresence:
         key = self._key(group)
         now = time.time()
         expires = now + settings.CHAT_PRESENCE_TTL
-        async with self.client.pipeline(transaction=True) as pipe:
+        # Beside the room's group, on the same Redis server.
+        async with self.redis.pipeline(group, transaction=True) as pipe:
             if sockets:
                 pipe.zadd(key, {_member(*socket): expires for socket in sockets.items()})
             pipe.zremrangebyscore(key, "-inf", now)

@@ -12,7 +12,10 @@ import re
 from django.utils.translation import gettext as _
 
 # Close codes. 4000-4999 are for applications; daphne lets applications send only 1000
-# and 3000-4999, so "try again later" cannot be the standard 1013.
+# and 3000-4999, so "going away" and "try again later" cannot be the standard 1001 and 1013.
+# This server process is shutting down (a deploy or restart, chat.drain): reconnect after
+# the delay of the reconnect frame sent just before; the proxy sends you to another.
+CLOSE_GOING_AWAY = 4001
 CLOSE_INVALID_ROOM = 4400
 CLOSE_LOGIN_REQUIRED = 4401
 # The session the socket was opened with no longer logs its user in: logged out, password
@@ -22,7 +25,8 @@ CLOSE_SESSION_ENDED = 4403
 # (chat.socket_caps): close another tab or window of the chat first.
 CLOSE_TOO_MANY_SOCKETS = 4409
 CLOSE_TOO_MANY_MESSAGES = 4429
-# The channel layer cannot be reached (Redis is away): reconnect in a few seconds.
+# The channel layer cannot be reached (Redis is away), or too many sockets are waiting to
+# join (chat.admission): reconnect in a few seconds.
 CLOSE_TRY_AGAIN_LATER = 4503
 # Sent by the server (daphne, config/server.py) before the consumer sees the frame.
 CLOSE_MESSAGE_TOO_BIG = 1009
@@ -30,6 +34,7 @@ CLOSE_INVALID_TEXT = 1007
 CLOSE_TOO_MANY_FRAMES = 1008
 
 CLOSE_CODES = {
+    CLOSE_GOING_AWAY: "going_away",
     CLOSE_INVALID_ROOM: "invalid_room",
     CLOSE_LOGIN_REQUIRED: "login_required",
     CLOSE_SESSION_ENDED: "session_ended",
@@ -54,6 +59,9 @@ NOT_SAVED = "not_saved"
 HISTORY_UNAVAILABLE = "history_unavailable"
 RATE_LIMITED = "rate_limited"
 UNAVAILABLE = "unavailable"
+# An edit or delete of a message that is not in the room (or is deleted), or not yours.
+NOT_FOUND = "not_found"
+FORBIDDEN = "forbidden"
 
 ERROR_CODES = frozenset(
     {
@@ -68,6 +76,8 @@ ERROR_CODES = frozenset(
         HISTORY_UNAVAILABLE,
         RATE_LIMITED,
         UNAVAILABLE,
+        NOT_FOUND,
+        FORBIDDEN,
     }
 )
 
@@ -75,8 +85,11 @@ ERROR_CODES = frozenset(
 CHAT_MESSAGE = "chat.message"
 CHAT_HISTORY = "chat.history"
 CHAT_RESUME = "chat.resume"
+CHAT_EDIT = "chat.edit"
+CHAT_DELETE = "chat.delete"
 TYPING = "typing"
 PRESENCE = "presence"
+RECONNECT = "reconnect"
 ERROR = "error"
 
 MAX_CLIENT_ID_LENGTH = 64
@@ -106,10 +119,14 @@ def encode(frame):
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
-def error(code, detail, client_id=None):
+def error(code, detail, client_id=None, message_id=None):
+    """An error frame; naming the frame it answers by its ``client_id``, and the message
+    an edit or delete was refused for by its id."""
     frame = {"type": ERROR, "code": code, "detail": detail}
     if client_id is not None:
         frame["client_id"] = client_id
+    if message_id is not None:
+        frame["id"] = message_id
     return frame
 
 
@@ -138,8 +155,10 @@ def presence(online, *, joined=None, left=None):
     return frame
 
 
-def chat_message(*, text, user, guest, ts, message_id=None):
-    """A message; ``guest`` says that ``user`` is a guest's name, not an account's."""
+def chat_message(*, text, user, guest, ts, message_id=None, edited_at=None, deleted=False):
+    """A message; ``guest`` says that ``user`` is a guest's name, not an account's. A
+    saved message may have been edited since (``edited_at``), or deleted: then its text
+    is gone, and it stands in history as a placeholder."""
     frame = {
         "type": CHAT_MESSAGE,
         "message": text,
@@ -149,15 +168,50 @@ def chat_message(*, text, user, guest, ts, message_id=None):
     }
     if message_id is not None:
         frame["id"] = message_id
+    if edited_at is not None:
+        frame["edited_at"] = edited_at.isoformat()
+    if deleted:
+        frame["deleted"] = True
     return frame
 
 
-def chat_history(messages, *, more):
-    return {"type": CHAT_HISTORY, "messages": messages, "more": more}
+def chat_edit(message_id, text, edited_at):
+    """The message ``message_id`` now reads ``text``."""
+    return {
+        "type": CHAT_EDIT,
+        "id": message_id,
+        "message": text,
+        "edited_at": edited_at.isoformat(),
+    }
+
+
+def chat_delete(message_id):
+    """The message ``message_id`` was deleted."""
+    return {"type": CHAT_DELETE, "id": message_id}
+
+
+def chat_history(messages, *, more, recovered=None):
+    """A page of messages. An answer to chat.resume says whether it ``recovered`` all that
+    the client missed, or the history it asked from is gone and the client must reload."""
+    frame = {"type": CHAT_HISTORY, "messages": messages, "more": more}
+    if recovered is not None:
+        frame["recovered"] = recovered
+    return frame
+
+
+def reconnect(after):
+    """This server process is going away: reconnect in ``after`` seconds."""
+    return {"type": RECONNECT, "after": round(after, 3)}
 
 
 def client_constants(
-    *, max_message_length, frames_per_second, frame_burst, keeps_history, guest_prefix
+    *,
+    max_message_length,
+    frames_per_second,
+    frame_burst,
+    keeps_history,
+    guest_prefix,
+    deletes_any,
 ):
     """What the browser client needs to know of the protocol, handed to it by the page."""
     return {
@@ -165,8 +219,11 @@ def client_constants(
             "message": CHAT_MESSAGE,
             "history": CHAT_HISTORY,
             "resume": CHAT_RESUME,
+            "edit": CHAT_EDIT,
+            "delete": CHAT_DELETE,
             "typing": TYPING,
             "presence": PRESENCE,
+            "reconnect": RECONNECT,
             "error": ERROR,
         },
         "errors": {code: code for code in sorted(ERROR_CODES)},
@@ -182,6 +239,8 @@ def client_constants(
         "keeps_history": keeps_history,
         # Names in presence lists that start so are guests'.
         "guest_prefix": guest_prefix,
+        # Whether this page's user may delete others' messages, not only their own.
+        "deletes_any": deletes_any,
     }
 
 
@@ -292,10 +351,23 @@ def _resume_fields(frame, max_message_length):
     return {"after": validate_message_id(frame.get("after"), "after")}
 
 
+def _edit_fields(frame, max_message_length):
+    return {
+        "id": validate_message_id(frame.get("id"), "id"),
+        "message": validate_message_text(frame.get("message"), max_length=max_message_length),
+    }
+
+
+def _delete_fields(frame, max_message_length):
+    return {"id": validate_message_id(frame.get("id"), "id")}
+
+
 # Each frame type a client may send, and what reads its fields.
 CLIENT_FRAMES = {
     CHAT_MESSAGE: _chat_message_fields,
     TYPING: _typing_fields,
     CHAT_HISTORY: _history_fields,
     CHAT_RESUME: _resume_fields,
+    CHAT_EDIT: _edit_fields,
+    CHAT_DELETE: _delete_fields,
 }

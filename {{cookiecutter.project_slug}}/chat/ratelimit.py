@@ -66,12 +66,17 @@ def flood_limit_for(layer):
 def sender_key(scope):
     user = scope["user"]
     if user.is_authenticated:
-        return f"user:{user.pk}"
+        return user_key(user)
     session_key = scope["session"].session_key
     if session_key:
         return f"session:{session_tag(session_key)}"
     # A client without cookies: its address, which a new socket does not change.
     return address_key(scope)
+
+
+def user_key(user):
+    """A logged-in user's budget: their sockets and their API tokens share it."""
+    return f"user:{user.pk}"
 
 
 def address_key(scope):

@@ -8,7 +8,7 @@ cell rate algorithm), by Redis's clock, which every process shares; the key expi
 then, as a full bucket is no different from none.
 """
 
-import redis.asyncio
+from chat import redis_calls
 
 # Tokens arrive every ARGV[1] seconds, up to ARGV[2]; returns 0, or the seconds until a
 # token is available, as a string (Redis would truncate a number to an integer).
@@ -28,14 +28,14 @@ return '0'
 
 class RedisFloodLimit:
     def __init__(self, layer):
-        # The layer's own connection settings, so that a Sentinel failover is followed here
-        # as it is by the layer.
-        self.client = redis.asyncio.Redis(connection_pool=layer.create_pool(0))
+        self.layer = layer
+        self.redis = redis_calls.shared(layer)
         self.prefix = layer.prefix
-        self.take_token = self.client.register_script(GCRA_SCRIPT)
 
     async def take(self, sender, *, rate, burst):
         """Spend one of ``sender``'s tokens and return 0, or return the seconds until one
         is available."""
         key = f"{self.prefix}:flood:{sender}"
-        return float(await self.take_token(keys=[key], args=[1 / rate, burst]))
+        take_token = self.redis.script(key, GCRA_SCRIPT)
+        async with self.redis.slot(key):
+            return float(await take_token(keys=[key], args=[1 / rate, burst]))

@@ -79,6 +79,7 @@ def room(request, room):
             frame_burst=settings.CHAT_RATE_LIMIT_BURST,
             keeps_history=history.KEEPS_HISTORY,
             guest_prefix=identity.GUEST_PREFIX,
+            deletes_any=history.may_delete_any(request.user),
         ),
         "texts": client_texts(),
     }

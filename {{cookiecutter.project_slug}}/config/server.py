@@ -14,16 +14,22 @@
   application limit sees fragments or pings.
 - A socket closed for breaking a limit (a message over --websocket-max-message-size is
   1009) is told why in a close frame, where autobahn by default drops the connection.
+
+And on SIGTERM it drains (chat.drain) before daphne stops its applications: open sockets
+are sent elsewhere, and new WebSocket handshakes are answered 503, which a proxy (nginx's
+proxy_next_upstream http_503, deploy/nginx.conf) passes on to another server process.
 """
+
+import asyncio
 
 from daphne.http_protocol import WebRequest
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from django.conf import settings
-from twisted.internet import reactor
+from twisted.internet import defer, reactor
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 
-from chat import protocol
+from chat import drain, protocol
 from chat.ratelimit import TokenBucket
 
 
@@ -46,6 +52,16 @@ class ChatServer(Server):
             return RequestDeadline(wrappers, connection)
 
         self.http_factory.buildProtocol = build_with_deadline
+
+    def kill_all_applications(self):
+        # Called by the reactor when it is asked to stop (SIGTERM, SIGINT), which waits
+        # for the Deferred before it closes any connection.
+        stop_the_rest = super().kill_all_applications
+        drained = defer.Deferred.fromFuture(
+            asyncio.ensure_future(drain.drain(settings.CHAT_DRAIN_TIMEOUT))
+        )
+        drained.addBoth(lambda _: stop_the_rest())
+        return drained
 
 
 class RequestDeadline(ProtocolWrapper):
@@ -87,7 +103,7 @@ class BoundedRequest(WebRequest):
 
     def gotLength(self, length):
         if length is not None and length > settings.CHAT_MAX_REQUEST_BODY:
-            self.refuse_body()
+            self.refuse(b"413 Content Too Large")
             length = 0
         super().gotLength(length)
 
@@ -96,18 +112,20 @@ class BoundedRequest(WebRequest):
             return
         self.body_bytes += len(data)
         if self.body_bytes > settings.CHAT_MAX_REQUEST_BODY:
-            self.refuse_body()
+            self.refuse(b"413 Content Too Large")
             return
         super().handleContentChunk(data)
 
-    def refuse_body(self):
+    def refuse(self, status, headers=b""):
         self.refused = True
         self.channel.transport.write(
-            b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            b"HTTP/1.1 %s\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n" % (status, headers)
         )
         self.channel.transport.loseConnection()
 
     def process(self):
+        if drain.is_draining() and self.getHeader(b"upgrade"):
+            self.refuse(b"503 Service Unavailable", b"Retry-After: 1\r\n")
         if self.refused:
             return
         # Read whole: a WebSocket upgrade now has daphne's --websocket_connect_timeout to

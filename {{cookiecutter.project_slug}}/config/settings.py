@@ -65,6 +65,10 @@ INSTALLED_APPS = [
     # Counts failed logins and locks out a username or a client address (AXES_* below).
     "axes",
     "django_ratelimit",
+{%- if cookiecutter.persist_messages %}
+    # The HTTP API (chat.api) and the static files of its documentation page.
+    "ninja",
+{%- endif %}
     "chat",
 ]
 
@@ -146,22 +150,33 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 {%- else %}
 REDIS_URL = os.environ.get("REDIS_URL", "")
 {%- endif %}
+# Sharding: REDIS_URL may list several Redis servers, comma-separated. The channel layer
+# keeps each room on one of them, by a consistent hash of its name, and presence, socket
+# counts, flood limits and the cache are spread over them the same way.
+REDIS_URLS = [url.strip() for url in REDIS_URL.split(",") if url.strip()]
 # High availability: with REDIS_SENTINELS set ("host:port,host:port"), the channel layer
 # and presence ask those Redis Sentinels for the current master of REDIS_SENTINEL_MASTER,
 # and ask again when they lose it, so a failover is followed; REDIS_URL is then not used.
+# REDIS_SENTINEL_MASTER may name several masters, comma-separated: shards, each with its
+# own failover.
 REDIS_SENTINELS = env_addresses("REDIS_SENTINELS")
-REDIS_SENTINEL_MASTER = os.environ.get("REDIS_SENTINEL_MASTER", "mymaster")
+REDIS_SENTINEL_MASTERS = env_list("REDIS_SENTINEL_MASTER", ["mymaster"])
+if REDIS_SENTINELS and not REDIS_SENTINEL_MASTERS:
+    raise ImproperlyConfigured("REDIS_SENTINEL_MASTER must name the master the Sentinels watch.")
 
-if REDIS_SENTINELS or REDIS_URL:
+if REDIS_SENTINELS or REDIS_URLS:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [
-                    {"sentinels": REDIS_SENTINELS, "master_name": REDIS_SENTINEL_MASTER}
+                "hosts": (
+                    [
+                        {"sentinels": REDIS_SENTINELS, "master_name": master}
+                        for master in REDIS_SENTINEL_MASTERS
+                    ]
                     if REDIS_SENTINELS
-                    else REDIS_URL
-                ],
+                    else REDIS_URLS
+                ),
                 # Projects (and test runs) sharing one Redis need prefixes of their own, or
                 # they hear each other's rooms.
                 "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "asgi"),
@@ -189,16 +204,19 @@ else:
 # server process counts the same requests; without, in this process, the only one there
 # is (django-ratelimit's checks against a cache that is not shared, E003 and W001, are for
 # several processes).
-if REDIS_SENTINELS or REDIS_URL:
+if REDIS_SENTINELS or REDIS_URLS:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": REDIS_URLS,
             "KEY_PREFIX": os.environ.get("CHANNEL_LAYER_PREFIX", "asgi"),
         }
     }
+    if len(REDIS_URLS) > 1:
+        CACHES["default"]["OPTIONS"] = {"CLIENT_CLASS": "django_redis.client.ShardClient"}
     if REDIS_SENTINELS:
-        CACHES["default"]["LOCATION"] = f"redis://{REDIS_SENTINEL_MASTER}/0"
+        # django-redis follows one master: the cache stays on the first shard.
+        CACHES["default"]["LOCATION"] = f"redis://{REDIS_SENTINEL_MASTERS[0]}/0"
         CACHES["default"]["OPTIONS"] = {
             "CLIENT_CLASS": "django_redis.client.SentinelClient",
             "CONNECTION_POOL_CLASS": "redis.sentinel.SentinelConnectionPool",
@@ -340,6 +358,18 @@ CHAT_MAX_SOCKETS_PER_ADDRESS = int(os.environ.get("CHAT_MAX_SOCKETS_PER_ADDRESS"
 # Seconds a socket stays listed as online without renewing its entry: how long a user
 # whose server process died still shows as online.
 CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "30"))
+# Sockets that may wait their turn to join a room, per server process, when a crowd
+# reconnects at once; more are refused with "try again later" (chat.admission).
+CHAT_MAX_WAITING_JOINS = int(os.environ.get("CHAT_MAX_WAITING_JOINS", "1000"))
+# On SIGTERM the server of `python -m config.serve` drains (chat.drain): it tells each open
+# socket to reconnect elsewhere, after a delay spread over CHAT_DRAIN_SPREAD seconds, and
+# waits up to CHAT_DRAIN_TIMEOUT seconds for them to close before it stops. Keep the
+# timeout under what your orchestrator waits before SIGKILL (compose.yaml's
+# stop_grace_period, Kubernetes' terminationGracePeriodSeconds).
+CHAT_DRAIN_TIMEOUT = float(os.environ.get("CHAT_DRAIN_TIMEOUT", "10"))
+CHAT_DRAIN_SPREAD = float(os.environ.get("CHAT_DRAIN_SPREAD", "5"))
+# The bearer token Prometheus sends to /metrics (chat.metrics); unset, /metrics is a 404.
+CHAT_METRICS_TOKEN = os.environ.get("CHAT_METRICS_TOKEN", "")
 {%- if cookiecutter.persist_messages %}
 # Messages sent to a socket when it connects, and the largest history page.
 CHAT_HISTORY_LENGTH = 50

@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 
+{% if cookiecutter.persist_messages -%}
+from chat.api import api
+{% endif -%}
 from chat.views import PasswordResetView
 
 urlpatterns = [
@@ -10,5 +13,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     # The language switcher posts to i18n/setlang/ (Django's set_language).
     path("i18n/", include("django.conf.urls.i18n")),
+{%- if cookiecutter.persist_messages %}
+    path("api/", api.urls),
+{%- endif %}
     path("", include("chat.urls")),
 ]

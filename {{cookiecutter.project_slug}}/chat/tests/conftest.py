@@ -99,17 +99,16 @@ def redis_is_reachable_and_left_clean():
         return
     import redis
 
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        client.close()
-        pytest.exit(
-            f"Redis at REDIS_URL={settings.REDIS_URL} is not reachable ({exc}). "
-            "Start it (e.g. `redis-server`) or point REDIS_URL at one.",
-            returncode=1,
-        )
-    client.close()
+    for url in settings.REDIS_URLS:
+        with redis.Redis.from_url(url, socket_connect_timeout=2) as client:
+            try:
+                client.ping()
+            except redis.RedisError as exc:
+                pytest.exit(
+                    f"Redis at {url} (REDIS_URL) is not reachable ({exc}). "
+                    "Start it (e.g. `redis-server`) or point REDIS_URL at one.",
+                    returncode=1,
+                )
     yield
     # Each test deletes its own keys; this catches what outlived one.
     delete_redis_keys(f"{TEST_CHANNEL_PREFIX}*")
@@ -146,9 +145,10 @@ def isolated_redis_keys(settings, monkeypatch):
 def delete_redis_keys(pattern):
     import redis
 
-    with redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2) as client:
-        for key in client.scan_iter(pattern):
-            client.delete(key)
+    for url in settings.REDIS_URLS:
+        with redis.Redis.from_url(url, socket_connect_timeout=2) as client:
+            for key in client.scan_iter(pattern):
+                client.delete(key)
 
 
 @pytest.fixture(autouse=True)
@@ -212,11 +212,12 @@ def start_server(transactional_db, tmp_path):
     env = servers.server_env(tmp_path)
     started = []
 
-    def start(daphne_options=(), port=None, **env_overrides):
-        process = servers.start_server({**env, **env_overrides}, daphne_options, port)
+    def start(daphne_options=(), port=None, log=None, **env_overrides):
+        process = servers.start_server({**env, **env_overrides}, daphne_options, port, log)
         started.append(process)
         return process
 
+    start.env = env  # for other commands run against the same database
     yield start
     for process in started:
         servers.stop_server(process)

@@ -7,6 +7,7 @@ the test database and the tests' channel layer (with Redis, under the tests' own
 
 import asyncio
 import atexit
+import contextlib
 import functools
 import http.cookiejar
 import json
@@ -25,7 +26,7 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -75,6 +76,21 @@ def migrated_sqlite_database():
     return database
 
 
+def manage(*arguments, env, check=False):
+    """Run this project's manage.py with ``arguments`` in the environment ``env`` (the
+    server processes', say, to reach their database); return the finished process, its
+    output captured."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=PROJECT_DIR,
+        env=env,
+        check=check,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind((HOST, 0))
@@ -99,12 +115,32 @@ def wait_until(condition, what, timeout):
         time.sleep(0.1)
 
 
-def start_server(env, daphne_options=(), port=None):
-    """Start one daphne process (on a free port unless given one); return it once it
-    accepts connections."""
+async def until(condition, what, timeout=20):
+    """Wait, without blocking the event loop, until condition() is true; fail the test,
+    naming ``what``, after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
+        await asyncio.sleep(0.05)
+
+
+async def cancel_all(tasks):
+    """Cancel ``tasks`` and wait until they have ended (a task still pending when the event
+    loop closes is logged as an error)."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def start_server(env, daphne_options=(), port=None, log=None):
+    """Start one daphne process (on a free port unless given one), writing what it prints
+    to the file ``log`` if given; return it once it accepts connections."""
     port = port or free_port()
     command = [sys.executable, "-m", "config.serve", "-b", HOST, "-p", str(port), *daphne_options]
-    process = subprocess.Popen([*command, "config.asgi:application"], cwd=PROJECT_DIR, env=env)
+    output = {} if log is None else {"stdout": log.open("a"), "stderr": subprocess.STDOUT}
+    process = subprocess.Popen(
+        [*command, "config.asgi:application"], cwd=PROJECT_DIR, env=env, **output
+    )
     process.port = port
 
     def listening():
@@ -229,3 +265,178 @@ class RedisProcess:
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=10)
+
+
+class ChatClient:
+    """A client that behaves as the browser's does across restarts: it keeps the session
+    of the room's page, so that it is the same guest on every socket; it reconnects after
+    the delay a server going away names (else shortly), resumes from the last message it
+    has, keeps each message once, and sends its own one at a time, each until the room
+    confirms it (again after a reconnect, under the same client_id)."""
+
+    def __init__(self, url):
+        self.url = url
+        self.headers = {}
+        self.messages = {}  # id -> text: each saved message once
+        self.unsaved = []  # texts of messages without an id, as they came
+        self.outbox = []  # (client_id, text) not yet confirmed, oldest first
+        self.confirmed = []  # the texts the room confirmed, in order
+        self.errors = []
+        self.closes = []  # the close codes of the sockets it lost
+        self.connections = 0
+        self.socket = None
+        self.in_flight = None
+        self.reconnect_after = None
+
+    def open_page(self):
+        """Open the room's page, as a browser does before its socket: the session it sets
+        names the guest, who sends a message again under its client_id after a reconnect
+        (a socket without it would be a new guest, whose repeat is a new message)."""
+        page = self.url.replace("ws://", "http://", 1).replace("/ws/chat/", "/chat/", 1)
+        browser = Browser()
+        browser.opener.open(page, timeout=10).close()
+        self.headers = browser.cookie_header()
+
+    def texts(self):
+        return [self.messages[message_id] for message_id in sorted(self.messages)] or self.unsaved
+
+    async def send(self, text):
+        self.outbox.append((f"{id(self)}-{len(self.confirmed) + len(self.outbox)}", text))
+        await self.pump()
+
+    async def pump(self):
+        if self.socket is None or self.in_flight is not None or not self.outbox:
+            return
+        self.in_flight, text = self.outbox[0]
+        with contextlib.suppress(ConnectionClosed):
+            await self.socket.send(json.dumps({"message": text, "client_id": self.in_flight}))
+
+    async def resume(self):
+        if self.messages:
+            frame = {"type": "chat.resume", "after": max(self.messages)}
+            await self.socket.send(json.dumps(frame))
+
+    async def run(self):
+        """Stay in the room until cancelled."""
+        while True:
+            try:
+                async with connect(
+                    self.url, origin=ORIGIN, additional_headers=self.headers, open_timeout=5
+                ) as websocket:
+                    self.socket, self.in_flight = websocket, None
+                    self.connections += 1
+                    await self.resume()
+                    await self.pump()
+                    async for text in websocket:
+                        await self.handle(json.loads(text))
+                        await self.pump()
+            except ConnectionClosed as closed:
+                self.closes.append(closed.rcvd.code if closed.rcvd else None)
+            except (InvalidHandshake, OSError, TimeoutError):
+                # Refused, not listening, or gone in the middle of the handshake: the
+                # server is restarting.
+                pass
+            self.socket = None
+            delay, self.reconnect_after = self.reconnect_after or 0.2, None
+            await asyncio.sleep(delay)
+
+    async def handle(self, frame):
+        if frame["type"] == "chat.message":
+            self.keep(frame)
+            if frame.get("client_id") == self.in_flight and self.in_flight is not None:
+                self.outbox.pop(0)
+                self.confirmed.append(frame["message"])
+                self.in_flight = None
+        elif frame["type"] == "chat.history":
+            for message in frame["messages"]:
+                self.keep(message)
+            if frame["more"]:
+                await self.resume()
+        elif frame["type"] == "reconnect":
+            self.reconnect_after = frame["after"]
+        elif frame["type"] == "error":
+            self.errors.append(frame)
+
+    def keep(self, message):
+        if "id" in message:
+            self.messages.setdefault(message["id"], message["message"])
+        else:
+            self.unsaved.append(message["message"])
+
+
+# What a server process that restarts with sockets in a room must not disturb: a sender
+# sending steadily, within a flood limit lifted for it.
+STEADY_SENDING = {"CHAT_RATE_LIMIT_BURST": "100", "CHAT_RATE_LIMIT_PER_SECOND": "100"}
+
+
+class SteadyRoom:
+    """``count`` ChatClients in the room at ``url``, the first sending a message every
+    50 ms from start() until stop(); ``keeps_history``: whether the project saves
+    messages (chat.history.KEEPS_HISTORY)."""
+
+    def __init__(self, url, count, *, keeps_history):
+        self.keeps_history = keeps_history
+        self.clients = [ChatClient(url) for _ in range(count)]
+        self.sender = self.clients[0]
+        self.sent = []  # the texts sent, in order
+        self.running = []
+        self.sending = None
+        self.stopping = asyncio.Event()
+
+    async def start(self):
+        for client in self.clients:
+            await asyncio.to_thread(client.open_page)
+        self.running = [asyncio.create_task(client.run()) for client in self.clients]
+        await self.until(lambda: all(client.connections for client in self.clients), "all in")
+        self.sending = asyncio.create_task(self.send_steadily())
+
+    async def until(self, condition, what):
+        """Wait until condition(); a client that died meanwhile fails the test with why."""
+
+        def met():
+            for task in self.running:
+                if task.done():
+                    raise AssertionError(f"a client stopped: {task.exception()!r}")
+            return condition()
+
+        await until(met, what)
+
+    async def send_steadily(self):
+        # Stopped by a flag, not cancelled: a message is counted as sent once it was.
+        while not self.stopping.is_set():
+            self.sent.append(f"message {len(self.sent)}")
+            await self.sender.send(self.sent[-1])
+            await asyncio.sleep(0.05)
+
+    async def stop(self):
+        """Stop sending; wait until the room confirmed every message and, where messages
+        are saved, every client has each; then disconnect them."""
+        self.stopping.set()
+        await self.sending
+        await self.until(lambda: not self.sender.outbox, "every message confirmed")
+        if self.keeps_history:
+            try:
+                await self.until(
+                    lambda: all(len(c.messages) == len(self.sent) for c in self.clients),
+                    "every delivery",
+                )
+            except AssertionError as failure:
+                have = [(len(c.messages), c.connections, c.closes) for c in self.clients]
+                raise AssertionError(
+                    f"{failure}: of {len(self.sent)} sent, the clients have "
+                    f"(messages, connections, closes) {have}"
+                ) from None
+        await cancel_all(self.running)
+
+    def check_deliveries(self):
+        """Every message sent was confirmed, in order. Each client has every message once,
+        in order, where messages are saved; elsewhere, those sent while it was there (the
+        rest are gone, and the browser client says so), once each, in order. Nobody got
+        an error frame."""
+        assert self.sender.confirmed == self.sent
+        for client in self.clients:
+            if self.keeps_history:
+                assert client.texts() == self.sent
+            else:
+                assert client.unsaved == [text for text in self.sent if text in client.unsaved]
+            assert client.errors == []

@@ -4,15 +4,18 @@ daphne processes. Run with `pytest -m browser`."""
 import json
 import os
 import re
+import signal
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect, sync_playwright
 
 from chat import history, protocol
-from chat.tests.servers import HOST, stop_server
+from chat.tests.servers import HOST, manage, stop_server, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -286,26 +289,163 @@ def test_messages_typed_across_a_restart_arrive_once_and_in_order(start_server, 
     stop_server(restarted)
 
 
-def refuse_messages(page, code, detail):
-    """Answer each chat message the page sends with an error frame naming it, as the
-    server does when it refuses one, and pass everything else through; until the
-    function returned is called."""
+# Records the close code of every socket the page loses, in window.closes.
+RECORD_CLOSES = """
+window.closes = [];
+const OpenSocket = window.WebSocket;
+window.WebSocket = class extends OpenSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("close", (event) => window.closes.push(event.code));
+  }
+};
+"""
+
+
+def test_a_deploy_sends_the_page_away_and_it_comes_back_where_it_was(start_server, open_room, room):
+    # SIGTERM: the server drains, telling each page when to come back (close 4001); the
+    # page reconnects once the server is up again, and nothing is lost on either side.
+    server = start_server(CHAT_DRAIN_SPREAD="1")
+    alice = open_room(server, room, init_script=RECORD_CLOSES)
+    bob = open_room(server, room)
+    send(alice, "before the deploy")
+    expect(messages(bob)).to_have_text(["before the deploy"])
+    bob.fill("#message-input", "typed during the deploy")
+
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(20) == 0
+    expect(alice.locator("#status")).to_contain_text("Disconnected")
+    restarted = start_server(port=server.port, CHAT_DRAIN_SPREAD="1")
+
+    back = (
+        "Connected"
+        if history.KEEPS_HISTORY
+        else "Reconnected. Messages sent while you were away are not shown."
+    )
+    expect(bob.locator("#status")).to_have_text(back, timeout=20_000)
+    expect(alice.locator("#status")).to_have_text(back, timeout=20_000)
+    # Sent away with 4001; then, while the server was down, attempts that failed (1006).
+    first, *retries = alice.evaluate("window.closes")
+    assert first == protocol.CLOSE_GOING_AWAY
+    assert set(retries) <= {1006}
+    expect(bob.locator("#message-input")).to_have_value("typed during the deploy")
+    bob.press("#message-input", "Enter")
+    expect(messages(alice)).to_have_text(["before the deploy", "typed during the deploy"])
+    stop_server(restarted)
+
+
+def reloaded(page):
+    """Whether the page was loaded again since window.notReloaded was set on it."""
+    try:
+        return page.evaluate("window.notReloaded") is None
+    except PlaywrightError:  # in the middle of loading again
+        return False
+
+
+def in_the_servers_database(start_server, script):
+    """Run the Python ``script`` in `manage.py shell`, against the servers' database (with
+    SQLite, a file of their own, out of the test's reach)."""
+    manage("shell", "-c", script, env=start_server.env, check=True)
+
+
+def lose_the_rooms_history(start_server, room):
+    """Delete the room's messages in the servers' database, as a restore from an older
+    backup would lose them."""
+    in_the_servers_database(
+        start_server,
+        "from django.apps import apps; "
+        f"apps.get_model('chat', 'Message').objects.filter(room={room!r}).delete()",
+    )
+
+
+def record_frames(page):
+    """What goes over the page's sockets, each line headed by the time since the call, to
+    show in a failure."""
+    started = time.monotonic()
+    frames = []
+
+    def note(line):
+        frames.append(f"{time.monotonic() - started:6.2f} {line}")
+
+    def watch(socket):
+        note(f"open {socket.url}")
+        socket.on("framesent", lambda payload: note(f"sent {payload}"))
+        socket.on("framereceived", lambda payload: note(f"received {payload}"))
+        socket.on("close", lambda _: note("closed"))
+
+    page.on("websocket", watch)
+    page.on("load", lambda _: note("page loaded"))
+    return frames
+
+
+def test_a_page_whose_history_is_gone_reloads_and_keeps_what_was_typed(
+    start_server, open_room, room
+):
+    server = start_server(CHAT_DRAIN_SPREAD="1")
+    alice = open_room(server, room)
+    send(alice, "sent before")
+    expect(messages(alice)).to_have_text(["sent before"])
+    alice.evaluate("window.notReloaded = true")
+    alice.fill("#message-input", "typed before the reload")
+    frames = record_frames(alice)
+
+    # The history is lost (as a restore from an older backup would lose it) and the server
+    # restarts: the page is sent away, and resumes once the server is back.
+    if history.KEEPS_HISTORY:
+        lose_the_rooms_history(start_server, room)
+    stop_server(server)
+    restarted = start_server(port=server.port, CHAT_DRAIN_SPREAD="1")
+
+    if history.KEEPS_HISTORY:
+        # What it had is gone: it reloads, and shows the room as it is. The page may be
+        # in its reconnect backoff, which is capped at 30 s.
+        try:
+            wait_until(lambda: reloaded(alice), "a reload", timeout=40)
+        except TimeoutError as error:
+            raise AssertionError("\n".join([str(error), *frames])) from None
+        expect(alice.locator("#status")).to_have_text("Connected")
+        expect(alice.locator("#empty")).to_have_text("No messages yet. Say hello!")
+    else:
+        # Nothing was saved, so it asks nothing back, and says so rather than reload.
+        expect(alice.locator("#status")).to_have_text(
+            "Reconnected. Messages sent while you were away are not shown.", timeout=40_000
+        )
+        assert alice.evaluate("window.notReloaded") is True
+        expect(messages(alice)).to_have_text(["sent before"])
+    expect(alice.locator("#message-input")).to_have_value("typed before the reload")
+    stop_server(restarted)
+
+
+def refuse_messages(page, code, detail, frame_type=protocol.CHAT_MESSAGE, times=None, **fields):
+    """Answer each frame of ``frame_type`` (chat messages) the page sends with an error
+    frame naming it, with ``fields`` added, as the server does when it refuses one, and
+    pass everything else through; until the function returned is called, or ``times``
+    were refused. The frames refused are in its ``refused`` list."""
     refusing = {"on": True}
+    refused = []
 
     def route(ws):
         server = ws.connect_to_server()
 
         def from_page(text):
             frame = json.loads(text)
-            if refusing["on"] and frame.get("type") == protocol.CHAT_MESSAGE:
-                ws.send(json.dumps(protocol.error(code, detail, frame["client_id"])))
+            if refusing["on"] and frame.get("type") == frame_type:
+                refused.append(frame)
+                refusing["on"] = times is None or len(refused) < times
+                error = protocol.error(code, detail, frame["client_id"], frame.get("id"))
+                ws.send(json.dumps({**error, **fields}))
             else:
                 server.send(text)
 
         ws.on_message(from_page)
 
     page.route_web_socket("**/ws/chat/**", route)
-    return lambda: refusing.update(on=False)
+
+    def stop():
+        refusing["on"] = False
+
+    stop.refused = refused
+    return stop
 
 
 def test_a_refused_message_is_marked_not_sent_and_goes_with_one_click(
@@ -426,3 +566,350 @@ def test_the_language_switcher_keeps_what_was_typed(start_server, open_room, roo
     alice.get_by_role("button", name="English").click()
     expect(alice.locator("#status")).to_have_text("Connected")
     expect(alice.locator("#message-input")).to_have_value("")
+
+
+# -- Editing and deleting saved messages ------------------------------------------------------
+
+
+def saved_items(page, count):
+    """The page's messages, once ``count`` of them are saved (have ids)."""
+    expect(page.locator("#messages li.message[data-id]")).to_have_count(count)
+    return page.locator("#messages li.message")
+
+
+def action(item, name):
+    """The message's Edit or Delete button (by its text), shown as a pointer over the
+    message shows it."""
+    item.hover()
+    return item.locator(".actions").get_by_role("button", name=name, exact=True)
+
+
+def edit(page, item, text):
+    """Open the message's editor and type ``text`` in it in place of what it holds."""
+    action(item, client_text(page, "edit")).click()
+    editor = item.locator(".editor textarea")
+    expect(editor).to_be_focused()
+    editor.fill(text)
+    return editor
+
+
+def ask_to_delete(page, item):
+    action(item, client_text(page, "delete")).click()
+    confirm = item.locator(".confirm")
+    expect(confirm).to_contain_text(client_text(page, "confirm_delete"))
+    return confirm
+
+
+def delete(page, item):
+    ask_to_delete(page, item).get_by_role("button", name=client_text(page, "delete")).click()
+
+
+def test_the_author_edits_and_deletes_and_everyone_sees_it_live(start_server, open_room, room):
+    server = start_server()
+    alice = open_room(server, room)
+    bob = open_room(server, room)
+    send(alice, "helo everyone")
+    send(alice, "a second thought")
+    expect(messages(bob)).to_have_text(["helo everyone", "a second thought"])
+    if not history.KEEPS_HISTORY:
+        # Messages that are not saved have no ids to name them by: none can be changed.
+        expect(alice.locator("#messages .actions")).to_have_count(0)
+        return
+    first, second = saved_items(alice, 2).all()
+
+    editor = edit(alice, first, "hello everyone")
+    # Shift+Enter starts a new line; Enter that ends an input method's composition
+    # (Korean, Japanese, Chinese) only ends it.
+    editor.press("Shift+Enter")
+    editor.press_sequentially("and welcome")
+    editor.evaluate(
+        "(box) => box.dispatchEvent(new KeyboardEvent('keydown', "
+        "{key: 'Enter', isComposing: true, bubbles: true, cancelable: true}))"
+    )
+    expect(editor).to_have_value("hello everyone\nand welcome")
+    editor.press("Enter")
+
+    edited = ["hello everyone\nand welcome", "a second thought"]
+    expect(messages(bob)).to_have_text(edited)
+    expect(messages(alice)).to_have_text(edited)
+    expect(alice.locator("#messages .editor")).to_have_count(0)
+    for page in (alice, bob):
+        mark = page.locator("#messages li.message").first.locator(".edited")
+        expect(mark).to_have_text("(edited)")
+        expect(mark).to_have_attribute("title", re.compile(r"^Edited .*\d{4}"))
+
+    # Escape gives an edit up; unchanged text is nothing to save.
+    edit(alice, second, "never mind").press("Escape")
+    expect(second.locator(".editor")).to_have_count(0)
+    edit(alice, second, "a second thought").press("Enter")
+    expect(second.locator(".editor")).to_have_count(0)
+    expect(second.locator(".edited")).to_have_count(0)
+
+    ask_to_delete(alice, second).get_by_role("button", name="Cancel").click()
+    expect(second.locator(".confirm")).to_have_count(0)
+    expect(messages(bob)).to_have_text(edited)
+    delete(alice, second)
+
+    deleted = [edited[0], "This message was deleted."]
+    expect(messages(bob)).to_have_text(deleted)
+    expect(messages(alice)).to_have_text(deleted)
+    expect(second.locator(".actions")).to_have_count(0)
+    assert alice.dialogs == []
+
+    # A page opened later shows both from history.
+    later = open_room(server, room)
+    expect(messages(later)).to_have_text(deleted)
+    expect(later.locator("#messages .edited")).to_have_count(1)
+    expect(later.locator("#messages li.message").first.locator(".edited")).to_have_text("(edited)")
+    expect(later.locator("#messages .actions")).to_have_count(0)
+
+
+def test_only_the_author_is_offered_edit_and_delete(start_server, open_room, room):
+    server = start_server()
+    alice = open_room(server, room)
+    bob = open_room(server, room)
+    send(alice, "mine, not bob's")
+    expect(messages(bob)).to_have_text(["mine, not bob's"])
+    send(bob, "bob's own")
+    expect(messages(alice)).to_have_text(["mine, not bob's", "bob's own"])
+
+    if history.KEEPS_HISTORY:
+        alices, bobs = saved_items(bob, 2).all()
+        expect(action(bobs, "Edit")).to_be_visible()
+        expect(action(bobs, "Delete")).to_be_visible()
+        # Neither on a message of someone else's, on either page.
+        alices.hover()
+        expect(alices.get_by_role("button")).to_have_count(0)
+        saved_items(alice, 2).nth(1).hover()
+        expect(alice.locator("#messages li.message").nth(1).get_by_role("button")).to_have_count(0)
+    else:
+        expect(alice.locator("#messages .actions")).to_have_count(0)
+        expect(bob.locator("#messages .actions")).to_have_count(0)
+
+
+def log_in(page, username, password):
+    """Log the page's person in, and come back to the room."""
+    page.get_by_role("link", name="Log in").click()
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#status")).to_have_text(client_text(page, "connected"))
+
+
+def test_staff_delete_anyones_message_but_edit_only_their_own(start_server, open_room, room):
+    if not history.KEEPS_HISTORY:
+        pytest.skip("messages are not saved: there are none to delete")
+    server = start_server()
+    password = uuid.uuid4().hex
+    in_the_servers_database(
+        start_server,
+        "from django.contrib.auth import get_user_model; "
+        f"get_user_model().objects.create_user('moderator', password={password!r}, is_staff=True)",
+    )
+    alice = open_room(server, room)
+    staff = open_room(server, room)
+    log_in(staff, "moderator", password)
+    send(alice, "spam, spam, spam")
+
+    (spam,) = saved_items(staff, 1).all()
+    expect(action(spam, "Edit")).to_have_count(0)
+    delete(staff, spam)
+
+    expect(messages(alice)).to_have_text(["This message was deleted."])
+    expect(alice.locator("#messages .actions")).to_have_count(0)
+
+
+def test_a_refused_edit_keeps_the_editor_and_what_was_typed(start_server, open_room, room):
+    if not history.KEEPS_HISTORY:
+        pytest.skip("messages are not saved: there are none to edit")
+    server = start_server()
+    alice = open_room(server, room)
+    bob = open_room(server, room)
+    send(alice, "first draft")
+    expect(messages(bob)).to_have_text(["first draft"])
+    stop_refusing = refuse_messages(
+        alice, protocol.FORBIDDEN, "Refused for this test.", frame_type=protocol.CHAT_EDIT
+    )
+    alice.reload()
+    expect(alice.locator("#status")).to_have_text("Connected")
+    (item,) = saved_items(alice, 1).all()
+
+    editor = edit(alice, item, "second draft, typed with care")
+    editor.press("Enter")
+
+    expect(item.locator(".editor .note")).to_have_text("Not saved. Refused for this test.")
+    expect(editor).to_have_value("second draft, typed with care")
+    expect(editor).to_be_editable()
+    assert stop_refusing.refused[0]["id"] == int(item.get_attribute("data-id"))
+    screenshot(alice, "edit-refused")
+    # What was typed outlives a reload, and the editor opens again with it.
+    stop_refusing()
+    alice.reload()
+    expect(alice.locator("#status")).to_have_text("Connected")
+    editor = alice.locator("#messages .editor textarea")
+    expect(editor).to_have_value("second draft, typed with care")
+    editor.press("Enter")
+    expect(messages(bob)).to_have_text(["second draft, typed with care"])
+    expect(alice.locator("#messages .editor")).to_have_count(0)
+    alice.reload()
+    expect(alice.locator("#status")).to_have_text("Connected")
+    expect(alice.locator("#messages .editor")).to_have_count(0)
+
+
+def test_an_edit_refused_as_too_fast_goes_again_by_itself(start_server, open_room, room):
+    if not history.KEEPS_HISTORY:
+        pytest.skip("messages are not saved: there are none to edit")
+    server = start_server()
+    alice = open_room(server, room)
+    bob = open_room(server, room)
+    send(alice, "quick")
+    expect(messages(bob)).to_have_text(["quick"])
+    refusals = refuse_messages(
+        alice,
+        protocol.RATE_LIMITED,
+        "Too fast for this test.",
+        frame_type=protocol.CHAT_EDIT,
+        times=1,
+        retry_after=1,
+    )
+    alice.reload()
+    expect(alice.locator("#status")).to_have_text("Connected")
+    (item,) = saved_items(alice, 1).all()
+
+    edit(alice, item, "quick, then patient").press("Enter")
+
+    expect(messages(bob)).to_have_text(["quick, then patient"])
+    assert len(refusals.refused) == 1
+    expect(alice.locator("#messages .editor")).to_have_count(0)
+
+
+def test_an_edit_saved_while_disconnected_goes_once_the_server_is_back(
+    start_server, open_room, room
+):
+    if not history.KEEPS_HISTORY:
+        pytest.skip("messages are not saved: there are none to edit")
+    server = start_server()
+    alice = open_room(server, room)
+    send(alice, "before the restart")
+    (item,) = saved_items(alice, 1).all()
+    stop_server(server)
+    expect(alice.locator("#status")).to_contain_text("Disconnected")
+
+    editor = edit(alice, item, "edited while the server was down")
+    editor.press("Enter")
+
+    expect(item.locator(".editor .note")).to_have_text("Waiting for the connection…")
+    expect(editor).to_have_value("edited while the server was down")
+    restarted = start_server(port=server.port)
+    expect(item.locator(".editor")).to_have_count(0, timeout=30_000)
+    expect(messages(alice)).to_have_text(["edited while the server was down"])
+    bob = open_room(restarted, room)
+    expect(messages(bob)).to_have_text(["edited while the server was down"])
+    stop_server(restarted)
+
+
+def test_a_change_that_arrives_before_its_message_is_kept_for_it(start_server, open_room, room):
+    # Bob's page places a history page read before the edit and the deletion after them;
+    # the changes must win over the older text it carries.
+    if not history.KEEPS_HISTORY:
+        pytest.skip("messages are not saved: there are none to change")
+    server = start_server()
+    alice = open_room(server, room)
+    send(alice, "to be edited")
+    send(alice, "to be deleted")
+    first, second = saved_items(alice, 2).all()
+    ids = [int(item.get_attribute("data-id")) for item in (first, second)]
+    hold_history = """
+    window.heldHistory = [];
+    const Socket = window.WebSocket;
+    window.WebSocket = class extends Socket {
+      addEventListener(type, listener, ...rest) {
+        if (type !== "message") return super.addEventListener(type, listener, ...rest);
+        super.addEventListener("message", (event) => {
+          if (JSON.parse(event.data).type !== "chat.history") return listener(event);
+          window.heldHistory.push(() => listener(event));
+        }, ...rest);
+      }
+    };
+    window.releaseHistory = () => window.heldHistory.splice(0).forEach((release) => release());
+    """
+    bob = open_room(server, room, init_script=hold_history)
+    bob.wait_for_function("window.heldHistory.length === 1")
+
+    edit(alice, first, "edited before bob saw it").press("Enter")
+    delete(alice, second)
+    expect(messages(alice)).to_have_text(["edited before bob saw it", "This message was deleted."])
+    expect(bob.locator("#messages li.message")).to_have_count(0)
+    bob.evaluate("window.releaseHistory()")
+
+    expect(messages(bob)).to_have_text(["edited before bob saw it", "This message was deleted."])
+    expect(bob.locator(f"#messages li[data-id='{ids[0]}'] .edited")).to_have_count(1)
+
+
+# What the edit screenshots show, in each language: a message by someone else, one edited,
+# one deleted, one being edited and one whose deletion is being confirmed.
+EDIT_SCENES = {
+    "en-US": {
+        "other": "Morning! Is the design review still at 3?",
+        "sent": [
+            "Yes, at 3 in the small room.",
+            "wrong room, sorry",
+            "I'll bring the printed slides.",
+            "See you there!",
+        ],
+        "edited": "Yes, but at 3:30, in the small room by the kitchen.",
+        "editing": "I'll bring the printed slides and the prototype",
+    },
+    "ko-KR": {
+        "other": "좋은 아침이에요! 디자인 리뷰는 그대로 세 시인가요?",
+        "sent": [
+            "네, 세 시에 작은 회의실에서 해요.",
+            "방을 잘못 골랐어요",
+            "출력한 슬라이드를 가져갈게요.",
+            "거기서 봬요!",
+        ],
+        "edited": "네, 그런데 세 시 반으로 미뤄졌어요. 탕비실 옆 작은 회의실에서 해요.",
+        "editing": "출력한 슬라이드와 시제품을 함께 가져갈게요",
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("locale", "screen", "kind"),
+    [
+        ("en-US", DESKTOP, "edit"),
+        ("en-US", PHONE, "edit-phone"),
+        ("ko-KR", DESKTOP, "edit-ko"),
+        ("ko-KR", PHONE, "edit-ko-phone"),
+    ],
+    ids=["desktop", "phone", "ko", "ko-phone"],
+)
+def test_edits_and_deletions_on_each_screen_and_language(
+    start_server, open_room, room, locale, screen, kind
+):
+    if not history.KEEPS_HISTORY:
+        pytest.skip("messages are not saved: there are none to change")
+    scene = EDIT_SCENES[locale]
+    server = start_server()
+    bob = open_room(server, room, locale=locale)
+    alice = open_room(server, room, screen=screen, locale=locale)
+    send(bob, scene["other"])
+    expect(messages(alice)).to_have_text([scene["other"]])
+    for text in scene["sent"]:
+        send(alice, text)
+    _, answered, mistaken, editing, confirming = saved_items(alice, 5).all()
+
+    edit(alice, answered, scene["edited"]).press("Enter")
+    expect(answered.locator(".edited")).to_have_text(client_text(alice, "edited"))
+    delete(alice, mistaken)
+    expect(mistaken.locator(".text")).to_have_text(client_text(alice, "deleted"))
+    edit(alice, editing, scene["editing"])
+    ask_to_delete(alice, confirming)
+    # As a pointer resting on a message shows its actions.
+    answered.hover()
+
+    expect(messages(bob)).to_have_text(
+        [scene["other"], scene["edited"], client_text(bob, "deleted"), *scene["sent"][2:]]
+    )
+    assert alice.evaluate("document.documentElement.scrollWidth") <= screen["viewport"]["width"]
+    screenshot(alice, kind)

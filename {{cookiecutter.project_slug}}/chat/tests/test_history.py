@@ -124,6 +124,33 @@ async def test_resume_sends_the_missed_messages_in_order_then_says_there_are_no_
         "message 4",
     ]
     assert frame["more"] is False
+    assert frame["recovered"] is True
+
+
+async def test_a_resume_from_history_that_is_gone_says_it_did_not_recover(join):
+    await add_messages("lobby", 4)
+    await add_messages("elsewhere", 1)
+    alice = await join("lobby")
+    lobby = await database_sync_to_async(list)(
+        Message.objects.filter(room="lobby").order_by("id").values_list("id", flat=True)
+    )
+    elsewhere = (await database_sync_to_async(Message.objects.get)(room="elsewhere")).id
+    delete = database_sync_to_async(lambda ids: Message.objects.filter(id__in=ids).delete())
+
+    # The client's last message was deleted, but later ones are there: nothing is missed.
+    await delete([lobby[0]])
+    await alice.send_json_to({"type": "chat.resume", "after": lobby[0]})
+    frame = await alice.receive_json_from()
+    assert [message["id"] for message in frame["messages"]] == lobby[1:]
+    assert frame["recovered"] is True
+
+    # Neither it nor anything later is in the room: it belongs to another room, or was
+    # lost with a database restored from an older backup, with whatever followed it.
+    await delete(lobby[-2:])
+    for after in (lobby[-1], elsewhere, lobby[-1] + 1000):
+        await alice.send_json_to({"type": "chat.resume", "after": after, "client_id": "r"})
+        frame = await alice.receive_json_from()
+        assert (frame["type"], frame["recovered"]) == (protocol.CHAT_HISTORY, False)
 
 
 @override_settings(CHAT_HISTORY_LENGTH=2)

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from channels.layers import get_channel_layer
 
-from chat import local_rooms
+from chat import history, local_rooms, protocol
 from chat.rooms import group_name
 from chat.tests.conftest import post
 
@@ -196,3 +196,66 @@ async def test_a_room_cut_off_from_the_layer_tells_its_sockets_and_reopens_afres
         await asyncio.sleep(0.1)
     assert lost_room.channel in calls.discarded
     await new_room.leave("later")
+
+
+class Readings:
+    """Stands in for a reading of the room's history: counts the readings begun, each a
+    page of its own; fails while ``failing``."""
+
+    def __init__(self):
+        self.begun = 0
+        self.failing = False
+
+    async def __call__(self):
+        self.begun += 1
+        number = self.begun
+        await asyncio.sleep(0.01)
+        if self.failing:
+            raise RuntimeError("the database is away")
+        return {"page": number}
+
+
+async def test_sockets_joining_together_share_one_reading_of_history(room, monkeypatch):
+    joined = await local_rooms.join(get_channel_layer(), group_name(room), "one", Inbox())
+    read = Readings()
+
+    pages = await asyncio.gather(*(joined.shared_history(read) for _ in range(5)))
+    assert pages == [{"page": 1}] * 5
+    assert read.begun == 1
+
+    # A message delivered since: the reading may lack it, and the next joins read again.
+    await joined.deliver({"type": protocol.CHAT_MESSAGE, "frame": "{}"})
+    assert await joined.shared_history(read) == {"page": 2}
+    assert await joined.shared_history(read) == {"page": 2}
+
+    # Nor is a reading shared for longer than SHARED_HISTORY_SECONDS.
+    monkeypatch.setattr(local_rooms, "SHARED_HISTORY_SECONDS", 0)
+    assert await joined.shared_history(read) == {"page": 3}
+    await joined.leave("one")
+
+
+async def test_a_failed_reading_of_history_is_not_given_to_later_sockets(room):
+    joined = await local_rooms.join(get_channel_layer(), group_name(room), "one", Inbox())
+    read = Readings()
+    read.failing = True
+    with pytest.raises(RuntimeError):
+        await joined.shared_history(read)
+
+    read.failing = False
+    assert await joined.shared_history(read) == {"page": 2}
+    await joined.leave("one")
+
+
+async def test_a_socket_that_joins_after_a_message_gets_it_in_its_history(join, connect, room):
+    # The message reached the room after the first socket's history was read: the next
+    # socket's history must not be that reading.
+    alice = await join(room)
+    await alice.send_json_to({"message": "after alice's history"})
+    assert (await alice.receive_json_from())["message"] == "after alice's history"
+
+    bob = await connect(room)
+    page = await bob.receive_json_from()
+    if history.KEEPS_HISTORY:
+        assert [message["message"] for message in page["messages"]] == ["after alice's history"]
+    else:
+        assert page["messages"] == []

@@ -2,8 +2,10 @@
 real server processes sharing Redis: the topology compose.yaml runs, minus containers.
 Only the upstream addresses and the listening port are changed."""
 
+import asyncio
 import contextlib
 import shutil
+import signal
 import subprocess
 import urllib.request
 import uuid
@@ -12,11 +14,13 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from chat import protocol
+from chat import history, protocol
 from chat.tests.servers import (
     HOST,
     ORIGIN,
     PROJECT_DIR,
+    STEADY_SENDING,
+    SteadyRoom,
     accepts_connections,
     free_port,
     receive,
@@ -30,13 +34,13 @@ from chat.tests.servers import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 NGINX = shutil.which("nginx", path="/usr/sbin:/usr/local/sbin:/usr/bin:/usr/local/bin")
-COMPOSE_UPSTREAM = "    server web:8000;\n"
+COMPOSE_UPSTREAM = "    server web:8000 max_fails=3 fail_timeout=10s;\n"
 
 
 def nginx_config(tmp_path, ports, listen_port):
     site = (PROJECT_DIR / "deploy" / "nginx.conf").read_text()
     assert COMPOSE_UPSTREAM in site and "listen 80;" in site
-    upstreams = "".join(f"    server {HOST}:{port};\n" for port in ports)
+    upstreams = "".join(COMPOSE_UPSTREAM.replace("web:8000", f"{HOST}:{port}") for port in ports)
     site = site.replace(COMPOSE_UPSTREAM, upstreams).replace(
         "listen 80;", f"listen {HOST}:{listen_port};"
     )
@@ -122,3 +126,34 @@ async def test_a_forged_forwarded_address_does_not_escape_the_address_cap(start_
             forged = {"X-Forwarded-For": "203.0.113.2"}
             async with connect(url, origin=ORIGIN, additional_headers=forged) as second:
                 assert await wait_closed(second) == protocol.CLOSE_TOO_MANY_SOCKETS
+
+
+async def test_a_rolling_deploy_loses_no_message_and_repeats_none(start_server, tmp_path):
+    # Two processes behind nginx, clients on both and a sender sending steadily; each
+    # process in turn is stopped (SIGTERM: it drains) and started again, as a rolling
+    # deploy does. Every client ends with every message, once, in order (where messages
+    # are saved: elsewhere, with those sent while it was there).
+    settings = {"CHAT_DRAIN_SPREAD": "1", **STEADY_SENDING}
+    logs = [tmp_path / "server-0.log", tmp_path / "server-1.log"]
+    processes = [start_server(["--proxy-headers"], log=log, **settings) for log in logs]
+    with nginx_in_front(tmp_path, processes) as port:
+        url = f"ws://{HOST}:{port}/ws/chat/deploy-{uuid.uuid4().hex}/"
+        room = SteadyRoom(url, 6, keeps_history=history.KEEPS_HISTORY)
+        await room.start()
+        for index, process in enumerate(processes):
+            await asyncio.sleep(1)
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.to_thread(process.wait, 20) == 0
+            processes[index] = await asyncio.to_thread(
+                start_server, ["--proxy-headers"], process.port, logs[index], **settings
+            )
+        await asyncio.sleep(1)
+        await room.stop()
+    room.check_deliveries()
+    # Both processes sent their sockets away, and every client came back.
+    closes = [code for client in room.clients for code in client.closes]
+    assert closes.count(protocol.CLOSE_GOING_AWAY) >= len(room.clients)
+    for log in logs:
+        printed = log.read_text()
+        assert printed.count("Drained: every socket has left.") == 1
+        assert "Traceback" not in printed and "Exception" not in printed

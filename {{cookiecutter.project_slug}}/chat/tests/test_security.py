@@ -1,15 +1,11 @@
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core.checks import run_checks
 from django.core.management.utils import get_random_secret_key
 
 from chat.middleware import CONTENT_SECURITY_POLICY
-
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+from chat.tests.servers import manage
 
 
 def production_env(**overrides):
@@ -20,16 +16,6 @@ def production_env(**overrides):
         "DJANGO_ALLOWED_HOSTS": "chat.example.com",
         **overrides,
     }
-
-
-def manage(*args, env):
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
 
 
 @pytest.mark.django_db

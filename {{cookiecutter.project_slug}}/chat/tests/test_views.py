@@ -89,9 +89,20 @@ def test_room_page_hands_the_client_the_servers_protocol(client):
         frame_burst=7,
         keeps_history=history.KEEPS_HISTORY,
         guest_prefix=identity.GUEST_PREFIX,
+        deletes_any=False,
     )
     assert constants["close"]["invalid_room"] == protocol.CLOSE_INVALID_ROOM
     assert 'maxlength="123"' in content
+
+
+def test_the_page_tells_staff_they_may_delete_others_messages(client, django_user_model):
+    staff = django_user_model.objects.create_user("moderator", is_staff=True)
+    client.force_login(staff)
+    content = client.get("/chat/lobby/").content.decode()
+
+    data = re.search(r'<script id="chat-protocol" type="application/json">(.*?)</script>', content)
+    # Where nothing is saved, there is nothing to delete.
+    assert json.loads(data.group(1))["deletes_any"] is history.KEEPS_HISTORY
 
 
 def test_guest_name_lasts_for_the_session(client):

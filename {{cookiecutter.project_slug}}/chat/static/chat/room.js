@@ -37,11 +37,14 @@ const emptyNote = document.getElementById("empty");
 const form = document.getElementById("message-form");
 const input = document.getElementById("message-input");
 
-const shownIds = new Set();
+// Saved messages on the page, by id: each one's item, and what the message says now.
+const shown = new Map();
 const typing = new Map(); // display name -> timer that hides them
 let lastId = null;
 let socket = null;
 let reconnectAttempts = 0;
+// When a server going away (a deploy) asked this client to come back, in ms.
+let reconnectAfter = null;
 let hasConnected = false;
 let lastTypingSent = 0;
 // What each history request asked for ("older" or "resume"), by the client_id the server
@@ -205,8 +208,27 @@ function messageItem(frame) {
     item.dataset.day = dayKey(date);
     item.dataset.ts = frame.ts;
   }
-  item.append(author, time, messageText(frame.message));
+  item.append(author, time);
+  if (frame.edited_at && !frame.deleted) item.append(editedMark(frame.edited_at));
+  item.append(messageBody(frame));
   return item;
+}
+
+// The message's text; in place of a deleted one's, a note that it was deleted.
+function messageBody(frame) {
+  if (!frame.deleted) return messageText(frame.message);
+  const note = document.createElement("span");
+  note.classList.add("text", "deleted");
+  note.textContent = TEXT.deleted;
+  return note;
+}
+
+function editedMark(editedAt) {
+  const mark = document.createElement("span");
+  mark.className = "edited";
+  mark.textContent = TEXT.edited;
+  mark.title = fill(TEXT.edited_at, { time: fullFormat.format(new Date(editedAt)) });
+  return mark;
 }
 
 // A day divider before each message that starts a new day; none elsewhere.
@@ -239,8 +261,12 @@ function scrollToBottom() {
 function placeMessage(frame) {
   if (frame.client_id) delivered(frame.client_id);
   if (frame.id !== undefined) {
-    if (shownIds.has(frame.id)) return false;
-    shownIds.add(frame.id);
+    if (shown.has(frame.id)) {
+      // A page read later may know of a change this page has not seen.
+      changeMessage(frame);
+      return false;
+    }
+    frame = withEarlyChange(frame);
     lastId = lastId === null ? frame.id : Math.max(lastId, frame.id);
   }
   const item = messageItem(frame);
@@ -252,6 +278,7 @@ function placeMessage(frame) {
     ) || later;
   }
   messageList.insertBefore(item, later);
+  if (frame.id !== undefined) savedMessagePlaced({ item, frame });
   return true;
 }
 
@@ -272,6 +299,12 @@ function showHistory(frame) {
   // Once per page, not once per message.
   updateDividers();
   if (reply === "resume") {
+    // The history this page resumed from is gone: only a reload shows the room as it is.
+    // What was typed and not yet sent outlives the reload.
+    if (frame.recovered === false) {
+      window.location.reload();
+      return;
+    }
     if (frame.more) requestResume();
   } else {
     olderExhausted = !frame.more;
@@ -344,26 +377,41 @@ const UNSENT_LABELS = {
   failed: TEXT.failed,
 };
 
-function saveOutbox() {
-  const kept = outbox.map(({ clientId, text, state }) => ({ clientId, text, failed: state === "failed" }));
+// What outlives a reload of the page, in this tab. Storage may be full or disabled: then
+// it lasts as long as the page.
+function stored(key) {
   try {
-    if (kept.length) sessionStorage.setItem(OUTBOX_KEY, JSON.stringify(kept));
-    else sessionStorage.removeItem(OUTBOX_KEY);
+    return sessionStorage.getItem(key);
   } catch {
-    // Storage full or disabled: the outbox lasts as long as the page.
+    return null;
   }
 }
 
-function restoreOutbox() {
-  let kept = [];
+function store(key, value) {
   try {
-    kept = JSON.parse(sessionStorage.getItem(OUTBOX_KEY) || "[]");
+    if (value) sessionStorage.setItem(key, value);
+    else sessionStorage.removeItem(key);
+  } catch {
+    // Kept in the page only.
+  }
+}
+
+function saveOutbox() {
+  const kept = outbox.map(({ clientId, text, state }) => ({ clientId, text, failed: state === "failed" }));
+  store(OUTBOX_KEY, kept.length ? JSON.stringify(kept) : null);
+}
+
+function restoreOutbox() {
+  let kept;
+  try {
+    kept = JSON.parse(stored(OUTBOX_KEY) || "[]");
   } catch {
     return;
   }
-  for (const { clientId, text, failed } of kept) {
-    if (typeof clientId === "string" && typeof text === "string") {
-      addToOutbox(text, clientId, failed ? "failed" : "queued");
+  if (!Array.isArray(kept)) return;
+  for (const item of kept) {
+    if (typeof item?.clientId === "string" && typeof item.text === "string") {
+      addToOutbox(item.text, item.clientId, item.failed ? "failed" : "queued");
     }
   }
 }
@@ -486,12 +534,363 @@ function requeueAfterDisconnect() {
   saveOutbox();
 }
 
+// -- Edits and deletions ---------------------------------------------------------------------
+
+// A saved message's author may edit and delete it, and staff may delete anyone's: the page
+// offers what the server would allow, and the server decides. A message has at most one
+// change under way: its open editor, or its deletion being confirmed or sent.
+const changes = new Map(); // message id -> change
+// Changes that arrived before the message they change (a history page read before a
+// change can arrive after it), applied once it is placed. Only the last few are kept: most
+// are of messages older than the page will ever show.
+const EARLY_CHANGES_KEPT = 500;
+const earlyChanges = new Map(); // message id -> change
+let changeTimer = null;
+
+// Which of two states of a message is the later: a deletion is final, and an edit is
+// later than an earlier one or none. An older state must never replace a newer one.
+function version(state) {
+  if (state.deleted) return Infinity;
+  return state.edited_at ? Date.parse(state.edited_at) : -Infinity;
+}
+
+function withChange(frame, change) {
+  return { ...frame, message: change.message, edited_at: change.edited_at, deleted: change.deleted === true };
+}
+
+function keepForLater(change) {
+  const kept = earlyChanges.get(change.id);
+  if (kept && version(kept) >= version(change)) return;
+  // Deleted and set again, so that the oldest kept is always the first.
+  earlyChanges.delete(change.id);
+  earlyChanges.set(change.id, change);
+  if (earlyChanges.size > EARLY_CHANGES_KEPT) earlyChanges.delete(earlyChanges.keys().next().value);
+}
+
+function withEarlyChange(frame) {
+  const change = earlyChanges.get(frame.id);
+  earlyChanges.delete(frame.id);
+  return change && version(change) > version(frame) ? withChange(frame, change) : frame;
+}
+
+function savedMessagePlaced(message) {
+  shown.set(message.frame.id, message);
+  addActions(message);
+  // An editor open when the page was reloaded opens again, with what was typed in it.
+  const kept = message.frame.user === me ? stored(editKey(message.frame.id)) : null;
+  if (kept !== null) openEditor(message, kept, false);
+}
+
+// A message's new text, or its deletion, shown if it is later than what the page shows.
+function changeMessage(change) {
+  const message = shown.get(change.id);
+  if (!message) {
+    keepForLater(change);
+    return;
+  }
+  if (version(change) <= version(message.frame)) return;
+  const wasAtBottom = atBottom();
+  message.frame = withChange(message.frame, change);
+  const { item, frame } = message;
+  item.querySelector(".edited")?.remove();
+  if (frame.edited_at && !frame.deleted) item.querySelector("time").after(editedMark(frame.edited_at));
+  const text = item.querySelector(".text");
+  const body = messageBody(frame);
+  body.hidden = text.hidden; // under an open editor
+  text.replaceWith(body);
+  if (frame.deleted) messageDeleted(message);
+  if (wasAtBottom) scrollToBottom();
+}
+
+function messageDeleted(message) {
+  message.item.querySelector(".actions")?.remove();
+  const change = changes.get(message.frame.id);
+  if (change?.kind === "delete") {
+    endChange(change);
+  } else if (change) {
+    // Deleted by someone else while it was being edited: what was typed stays in the
+    // editor, which says so, until it is closed.
+    clearTimeout(change.timer);
+    setEditState(change, "editing");
+  }
+}
+
+function actionButton(text, onClick) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "link";
+  button.textContent = text;
+  button.addEventListener("click", onClick);
+  return button;
+}
+
+// Edit and Delete, where the server would allow them.
+function addActions(message) {
+  const { item, frame } = message;
+  const mine = frame.user === me;
+  if (frame.deleted || !(mine || PROTOCOL.deletes_any)) return;
+  const actions = document.createElement("span");
+  actions.className = "actions";
+  if (mine) actions.append(actionButton(TEXT.edit, () => openEditor(message, message.frame.message)));
+  actions.append(actionButton(TEXT.delete, () => confirmDelete(message)));
+  item.querySelector(".text").before(actions);
+}
+
+// A change shows in place of the message's text (an editor) or under it (a question);
+// in sight, when the person just asked for it.
+function showChange(change, scroll) {
+  const { item } = change.message;
+  changes.set(change.id, change);
+  const actions = item.querySelector(".actions");
+  if (actions) actions.hidden = true;
+  item.classList.add(change.kind === "edit" ? "editing" : "confirming");
+  item.querySelector(".text").hidden = change.kind === "edit";
+  item.append(change.element);
+  if (scroll) item.scrollIntoView({ block: "nearest" });
+}
+
+// The change is over (done, refused or given up): the message shows as it is now.
+function endChange(change) {
+  clearTimeout(change.timer);
+  changes.delete(change.id);
+  const { item } = change.message;
+  const hadFocus = change.element.contains(document.activeElement);
+  change.element.remove();
+  item.classList.remove("editing", "confirming");
+  item.querySelector(".text").hidden = false;
+  const actions = item.querySelector(".actions");
+  if (actions) actions.hidden = false;
+  if (change.kind === "edit") store(editKey(change.id), null);
+  if (hadFocus) actions?.querySelector("button").focus();
+}
+
+function findChange(clientId) {
+  return [...changes.values()].find((change) => change.clientId === clientId);
+}
+
+// What is typed in an editor outlives a reload of the page, until it is saved or given up.
+function editKey(id) {
+  return `chat-edit:${room}:${id}`;
+}
+
+// Editing in place: the text gives way to a box holding it, with Save and Cancel.
+function openEditor(message, text, focus = true) {
+  const id = message.frame.id;
+  if (changes.has(id)) return;
+  const form = document.createElement("form");
+  form.className = "editor";
+  const textarea = document.createElement("textarea");
+  textarea.rows = 1;
+  textarea.maxLength = LIMITS.max_message_length;
+  textarea.value = text;
+  textarea.setAttribute("aria-label", TEXT.edit_label);
+  const save = document.createElement("button");
+  save.type = "submit";
+  save.textContent = TEXT.save;
+  const note = document.createElement("span");
+  note.className = "note";
+  note.setAttribute("aria-live", "polite");
+  const bar = document.createElement("div");
+  bar.className = "bar";
+  form.append(textarea, bar);
+  const edit = {
+    kind: "edit", id, message, element: form, textarea, save, note,
+    clientId: newClientId(), state: "editing", attempts: 0, timer: null,
+  };
+  edit.cancel = actionButton(TEXT.cancel, () => endChange(edit));
+  bar.append(save, edit.cancel, note);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    saveEdit(edit);
+  });
+  // As in the message box: Enter saves, Shift+Enter starts a new line, and Enter or
+  // Escape that ends an input method's composition only ends the composition.
+  textarea.addEventListener("keydown", (event) => {
+    if (event.isComposing || event.keyCode === 229) return;
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      saveEdit(edit);
+    } else if (event.key === "Escape" && edit.state !== "sent") {
+      event.preventDefault();
+      endChange(edit);
+    }
+  });
+  textarea.addEventListener("input", () => {
+    store(editKey(id), textarea.value);
+    // Changed again while waiting to be saved: it waits for Save again.
+    if (edit.state === "waiting") setEditState(edit, "editing");
+    else updateSaveButton(edit);
+  });
+  showChange(edit, focus);
+  setEditState(edit, "editing");
+  store(editKey(id), text);
+  if (focus) {
+    textarea.focus();
+    textarea.setSelectionRange(text.length, text.length);
+  }
+}
+
+function setEditState(edit, state, reason = "") {
+  edit.state = state;
+  const gone = edit.message.frame.deleted;
+  edit.textarea.readOnly = state === "sent";
+  edit.cancel.disabled = state === "sent";
+  let note = TEXT.edit_hint;
+  if (gone) note = TEXT.deleted;
+  else if (reason) note = `${TEXT.not_saved} ${reason}`;
+  else if (state === "waiting" && !isOpen()) note = TEXT.waiting_for_connection;
+  else if (state !== "editing") note = TEXT.saving;
+  edit.note.textContent = note;
+  edit.note.classList.toggle("error", gone || reason !== "");
+  updateSaveButton(edit);
+}
+
+function updateSaveButton(edit) {
+  edit.save.disabled = edit.state !== "editing" || edit.message.frame.deleted || !edit.textarea.value.trim();
+}
+
+function saveEdit(edit) {
+  if (edit.save.disabled) return;
+  if (edit.textarea.value === edit.message.frame.message) {
+    endChange(edit);
+    return;
+  }
+  edit.attempts = 0;
+  setEditState(edit, "waiting");
+  pumpChanges();
+}
+
+// Deleting asks first, in place, under the message.
+function confirmDelete(message) {
+  const id = message.frame.id;
+  if (changes.has(id)) return;
+  const element = document.createElement("div");
+  element.className = "confirm";
+  element.setAttribute("role", "group");
+  const question = document.createElement("span");
+  question.id = `confirm-delete-${id}`;
+  element.setAttribute("aria-labelledby", question.id);
+  const yes = document.createElement("button");
+  yes.type = "button";
+  yes.className = "danger";
+  yes.textContent = TEXT.delete;
+  const removal = {
+    kind: "delete", id, message, element, question, yes,
+    clientId: newClientId(), state: "confirming", attempts: 0, timer: null,
+  };
+  removal.no = actionButton(TEXT.cancel, () => endChange(removal));
+  element.append(question, yes, removal.no);
+  yes.addEventListener("click", () => {
+    removal.attempts = 0;
+    setDeleteState(removal, "waiting");
+    pumpChanges();
+  });
+  element.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && removal.state !== "sent") endChange(removal);
+  });
+  showChange(removal, true);
+  setDeleteState(removal, "confirming");
+  // Not on Delete: one key pressed twice must not delete a message.
+  removal.no.focus();
+}
+
+function setDeleteState(removal, state) {
+  removal.state = state;
+  let question = TEXT.deleting;
+  if (state === "confirming") question = TEXT.confirm_delete;
+  else if (state === "waiting" && !isOpen()) question = TEXT.waiting_for_connection;
+  removal.question.textContent = question;
+  removal.yes.hidden = state !== "confirming";
+  removal.no.hidden = state === "sent";
+}
+
+function setChangeState(change, state, reason = "") {
+  if (change.kind === "edit") setEditState(change, state, reason);
+  else setDeleteState(change, state);
+}
+
+// Send the changes waiting to go, paced to the flood limit as messages are.
+function pumpChanges() {
+  clearTimeout(changeTimer);
+  changeTimer = null;
+  if (!isOpen()) return;
+  for (const change of changes.values()) {
+    if (change.state !== "waiting") continue;
+    const wait = waitForToken();
+    if (wait > 0) {
+      changeTimer = setTimeout(pumpChanges, wait);
+      return;
+    }
+    takeToken();
+    setChangeState(change, "sent");
+    change.timer = setTimeout(() => changeFailed(change, TEXT.not_answered), ANSWER_TIMEOUT_MS);
+    if (change.kind === "edit") {
+      send({ type: TYPES.edit, id: change.id, message: change.textarea.value, client_id: change.clientId });
+    } else {
+      send({ type: TYPES.delete, id: change.id, client_id: change.clientId });
+    }
+  }
+}
+
+// The server did what this page asked.
+function changeDone(frame) {
+  const change = frame.client_id && findChange(frame.client_id);
+  if (!change) return;
+  // An answer that came too late, once the editor had been typed in again, closes nothing.
+  if (change.kind === "edit" && change.state !== "sent" && change.textarea.value !== frame.message) return;
+  endChange(change);
+}
+
+// A change that did not happen: an editor stays open, with what was typed, and says why;
+// a deletion says why in the status line.
+function changeFailed(change, reason) {
+  if (change.state !== "sent") return;
+  clearTimeout(change.timer);
+  if (change.kind === "edit") {
+    setEditState(change, "editing", reason);
+  } else {
+    endChange(change);
+    showError(`${TEXT.not_deleted} ${reason}`);
+  }
+}
+
+// The server refused a change: it goes again, later, where that may help.
+function changeRefused(change, frame) {
+  if (frame.code === ERRORS.rate_limited) {
+    holdFor(frame.retry_after);
+  } else if (frame.code === ERRORS.not_saved && change.attempts + 1 < SAVE_ATTEMPTS) {
+    change.attempts += 1;
+    holdFor(change.attempts);
+  } else {
+    changeFailed(change, frame.detail);
+    return;
+  }
+  clearTimeout(change.timer);
+  setChangeState(change, "waiting");
+  pumpChanges();
+}
+
+// Changes on their way when the connection dropped go again once it is back: an edit
+// saved twice reads the same, and deleting a deleted message is answered as done.
+function requeueChangesAfterDisconnect() {
+  for (const change of changes.values()) {
+    clearTimeout(change.timer);
+    if (change.state === "sent" || change.state === "waiting") setChangeState(change, "waiting");
+  }
+}
+
 // -- Frames from the server ------------------------------------------------------------------
 
 function handleError(frame) {
   const entry = frame.client_id && findUnsent(frame.client_id);
   if (entry) {
     refused(entry, frame);
+    return;
+  }
+  const change = frame.client_id && findChange(frame.client_id);
+  if (change) {
+    // A refusal that came after the change was given up on as not answered is no news.
+    if (change.state === "sent") changeRefused(change, frame);
     return;
   }
   const request = historyRequests.get(frame.client_id);
@@ -518,11 +917,22 @@ function handleFrame(frame) {
       }
       showMessage(frame);
       break;
+    case TYPES.edit:
+      changeMessage({ id: frame.id, message: frame.message, edited_at: frame.edited_at });
+      changeDone(frame);
+      break;
+    case TYPES.delete:
+      changeMessage({ id: frame.id, message: "", deleted: true });
+      changeDone(frame);
+      break;
     case TYPES.typing:
       showTyping(frame.user);
       break;
     case TYPES.presence:
       showPresence(frame);
+      break;
+    case TYPES.reconnect:
+      reconnectAfter = frame.after * 1000;
       break;
     case TYPES.error:
       handleError(frame);
@@ -573,10 +983,12 @@ function connect() {
     hasConnected = true;
     for (const entry of outbox) if (entry.state === "queued") setState(entry, "queued");
     pump();
+    pumpChanges();
   });
   socket.addEventListener("message", (event) => handleFrame(JSON.parse(event.data)));
   socket.addEventListener("close", (event) => {
     requeueAfterDisconnect();
+    requeueChangesAfterDisconnect();
     if (event.code in FINAL_CLOSES) {
       setStatus(FINAL_CLOSES[event.code], true);
       return;
@@ -585,10 +997,16 @@ function connect() {
       reconnectAttempts = Math.max(reconnectAttempts, 3);
     }
     // Exponential backoff with full jitter, so that clients dropped together by a server
-    // restart do not all reconnect at the same instant.
+    // restart do not all reconnect at the same instant; a server going away has spread
+    // its clients' delays itself.
     const ceiling = Math.min(MAX_RECONNECT_DELAY_MS, 1000 * 2 ** reconnectAttempts);
-    const delay = Math.random() * ceiling;
-    reconnectAttempts += 1;
+    let delay = Math.random() * ceiling;
+    if (event.code === CLOSE.going_away && reconnectAfter !== null) {
+      delay = Math.min(reconnectAfter, MAX_RECONNECT_DELAY_MS);
+    } else {
+      reconnectAttempts += 1;
+    }
+    reconnectAfter = null;
     setStatus(fill(TEXT.reconnecting, { seconds: Math.ceil(delay / 1000) }), true);
     setTimeout(connect, delay);
   });
@@ -601,20 +1019,11 @@ function connect() {
 const DRAFT_KEY = `chat-draft:${room}`;
 
 function saveDraft() {
-  try {
-    if (input.value) sessionStorage.setItem(DRAFT_KEY, input.value);
-    else sessionStorage.removeItem(DRAFT_KEY);
-  } catch {
-    // Storage full or disabled: the draft lasts as long as the page.
-  }
+  store(DRAFT_KEY, input.value);
 }
 
 function restoreDraft() {
-  try {
-    input.value = sessionStorage.getItem(DRAFT_KEY) || "";
-  } catch {
-    // Storage disabled: there is no draft to restore.
-  }
+  input.value = stored(DRAFT_KEY) || "";
 }
 
 function sendTyped() {
