@@ -4,12 +4,15 @@ sent to the room first, and the server exits cleanly."""
 import asyncio
 import json
 import signal
+import threading
+import time
 import urllib.error
 import urllib.request
 
 import pytest
 from channels.layers import get_channel_layer
 from websockets.asyncio.client import connect
+from websockets.sync.client import connect as connect_now
 from websockets.exceptions import InvalidStatus
 
 from chat import drain, history, protocol
@@ -162,6 +165,40 @@ def readiness(server):
         return error.code, json.load(error)
 
 
+DRAINING = (503, {"status": "unavailable", "failed": ["draining"]})
+
+
+def watch_the_drain(server, url, watching):
+    """From before the SIGTERM until the server stops listening: what /readyz answers, in
+    order and without repeats, and the status a new socket gets while it says draining.
+    ``watching`` is set once the first answer is in.
+
+    The drain lasts about a second here (until the server drops the socket that ignores
+    its close), so the watch starts before the signal rather than racing it."""
+    answers, socket_statuses = [], []
+    while True:
+        try:
+            answer = readiness(server)
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, ConnectionRefusedError):
+                return answers, socket_statuses  # the server has stopped listening
+            continue
+        except OSError:
+            continue  # cut off while the server stops: the next request says how far
+        if not answers or answers[-1] != answer:
+            answers.append(answer)
+        watching.set()
+        if answer == DRAINING and not socket_statuses:
+            try:
+                with connect_now(url, origin=ORIGIN, open_timeout=5):
+                    socket_statuses.append(101)
+            except InvalidStatus as refused:
+                socket_statuses.append(refused.response.status_code)
+            except OSError:
+                pass  # gone between the two requests: the next answer says so
+        time.sleep(0.01)
+
+
 async def test_sigterm_drains_a_real_server_which_exits_cleanly(start_server):
     server = start_server(CHAT_DRAIN_SPREAD="0.5")
     url = room_url(server, "drained")
@@ -170,20 +207,19 @@ async def test_sigterm_drains_a_real_server_which_exits_cleanly(start_server):
         for websocket in (first, second):
             await receive(websocket, protocol.CHAT_HISTORY)
         ignoring = await open_and_ignore(server, "/ws/chat/drained/")
+        watching = threading.Event()
+        watch = asyncio.create_task(asyncio.to_thread(watch_the_drain, server, url, watching))
+        assert await asyncio.to_thread(watching.wait, 10)
 
         server.send_signal(signal.SIGTERM)
-        # Until the last socket is gone: not ready, and new sockets are refused with 503,
-        # which a proxy passes on to another process.
-        draining = (503, {"status": "unavailable", "failed": ["draining"]})
-        await asyncio.to_thread(
-            wait_until, lambda: readiness(server) == draining, "the drain", timeout=5
-        )
-        with pytest.raises(InvalidStatus) as refused:
-            await connect(url, origin=ORIGIN)
-        assert refused.value.response.status_code == 503
         for websocket in (first, second):
             frame = await receive(websocket, protocol.RECONNECT)
             assert 0 <= frame["after"] <= 0.5
             assert await wait_closed(websocket) == protocol.CLOSE_GOING_AWAY
     assert await asyncio.to_thread(server.wait, 15) == 0
+    # Until the last socket was gone: not ready, and new sockets refused with 503, which a
+    # proxy passes on to another process.
+    answers, socket_statuses = await asyncio.wait_for(watch, 10)
+    assert answers == [(200, {"status": "ok"}), DRAINING]
+    assert socket_statuses == [503]
     ignoring.close()
