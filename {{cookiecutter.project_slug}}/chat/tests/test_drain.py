@@ -12,8 +12,8 @@ import urllib.request
 import pytest
 from channels.layers import get_channel_layer
 from websockets.asyncio.client import connect
-from websockets.sync.client import connect as connect_now
 from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect as connect_now
 
 from chat import drain, history, protocol
 from chat.rooms import group_name
@@ -25,7 +25,6 @@ from chat.tests.servers import (
     receive,
     room_url,
     wait_closed,
-    wait_until,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
