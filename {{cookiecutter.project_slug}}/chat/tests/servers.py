@@ -12,6 +12,7 @@ import functools
 import http.cookiejar
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -106,13 +107,14 @@ def accepts_connections(port):
 
 
 def wait_until(condition, what, timeout):
-    """Call condition() until it returns something true; TimeoutError, naming ``what``,
-    once ``timeout`` seconds have passed."""
+    """Call condition() until it returns something true, and return that; TimeoutError,
+    naming ``what``, once ``timeout`` seconds have passed."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not (result := condition()):
         if time.monotonic() > deadline:
             raise TimeoutError(f"waited {timeout} s for {what}")
         time.sleep(0.1)
+    return result
 
 
 async def until(condition, what, timeout=20):
@@ -133,27 +135,46 @@ async def cancel_all(tasks):
 
 
 def start_server(env, daphne_options=(), port=None, log=None):
-    """Start one daphne process (on a free port unless given one), writing what it prints
-    to the file ``log`` if given; return it once it accepts connections."""
-    port = port or free_port()
-    command = [sys.executable, "-m", "config.serve", "-b", HOST, "-p", str(port), *daphne_options]
-    output = {} if log is None else {"stdout": log.open("a"), "stderr": subprocess.STDOUT}
+    """Start one daphne process, writing what it prints to the file ``log`` (else to a
+    file of its own, copied to the test's output when it stops); return it once it
+    listens, with its port.
+
+    Unless given a port, the server binds one the system picks and says which: a port
+    found free beforehand can be taken by another test's socket before the server binds
+    it, and daphne goes on without listening."""
+    own_log = log is None
+    if own_log:
+        log = Path(tempfile.mkstemp(prefix="chat-server-", suffix=".log")[1])
+    printed_before = log.stat().st_size if log.exists() else 0
+    command = [sys.executable, "-m", "config.serve", "-b", HOST, "-p", str(port or 0)]
     process = subprocess.Popen(
-        [*command, "config.asgi:application"], cwd=PROJECT_DIR, env=env, **output
+        [*command, *daphne_options, "config.asgi:application"],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=log.open("a"),
+        stderr=subprocess.STDOUT,
     )
-    process.port = port
+    process.own_log = log if own_log else None
 
     def listening():
+        printed = log.read_bytes()[printed_before:].decode(errors="replace")
         if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        return accepts_connections(port)
+            raise RuntimeError(f"server exited with {process.returncode}:\n{printed}")
+        if "Listen failure" in printed:
+            raise RuntimeError(f"server could not listen:\n{printed}")
+        found = LISTENING.search(printed)
+        return found and int(found.group(1))
 
     try:
-        wait_until(listening, f"the server to listen on port {port}", timeout=30)
-    except TimeoutError:
-        process.kill()
+        process.port = wait_until(listening, "the server to listen", timeout=30)
+    except BaseException:
+        stop_server(process)
         raise
     return process
+
+
+# What daphne prints once it listens, with the port.
+LISTENING = re.compile(rf"Listening on TCP address {re.escape(HOST)}:(\d+)")
 
 
 def stop_server(process):
@@ -163,6 +184,11 @@ def stop_server(process):
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    log, process.own_log = process.own_log, None
+    if log is not None:
+        # Shown with the test's output if it fails.
+        sys.stderr.write(log.read_text(errors="replace"))
+        log.unlink(missing_ok=True)
 
 
 def room_url(process, room):
