@@ -16,11 +16,19 @@ PERSISTENCE_FILES = [
     "chat/api.py",
     "chat/api_tokens.py",
     "chat/management/commands/chat_token.py",
+    "chat/member_urls.py",
+    "chat/member_views.py",
     "chat/message_rights.py",
     "chat/migrations",
     "chat/models.py",
+    "chat/templates/chat/conversation_links.html",
+    "chat/templates/chat/direct.html",
+    "chat/templates/chat/invite.html",
+    "chat/templates/chat/members.html",
+    "chat/templates/chat/private.html",
     "chat/tests/test_api.py",
     "chat/tests/test_edits.py",
+    "chat/tests/test_membership.py",
     "chat/tests/test_models.py",
     "chat/tests/test_restart.py",
 ]
@@ -28,6 +36,7 @@ PERSISTENCE_FILES = [
 # stand-in takes the file's place.
 PERSISTENCE_STAND_INS = {
     "chat/history.py": "chat/history_not_saved.py",
+    "chat/membership.py": "chat/membership_public.py",
     "chat/tests/test_history.py": "chat/tests/test_history_not_saved.py",
 }
 REDIS_FILES = [

@@ -70,9 +70,9 @@ HOSTILE_ANSWERS = {
 
 # Django template tags the chat templates use; anything else in {% %} is a leftover.
 DJANGO_TAGS = {
-    "block", "blocktranslate", "csrf_token", "else", "endblock", "endblocktranslate", "endfor",
-    "endif", "extends", "for", "get_language_info_list", "if", "include", "load", "static",
-    "translate", "url",
+    "block", "blocktranslate", "csrf_token", "elif", "else", "endblock", "endblocktranslate",
+    "endfor", "endif", "endwith", "extends", "for", "get_language_info_list", "if", "include",
+    "load", "static", "translate", "url", "with",
 }  # fmt: skip
 
 

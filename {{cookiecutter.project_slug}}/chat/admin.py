@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from chat import api_tokens
-from chat.models import ApiToken, Message
+from chat.models import ApiToken, Membership, Message, ModerationAction, Room
 
 
 @admin.register(Message)
@@ -35,3 +35,39 @@ class ApiTokenAdmin(admin.ModelAdmin):
         self.message_user(
             request, f"The key of {obj.name!r}, shown only now: {key}", level=messages.WARNING
         )
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    raw_id_fields = ["user"]
+    fields = ["user", "role", "banned", "muted_until", "last_read_id", "joined"]
+    readonly_fields = ["last_read_id", "joined"]
+    extra = 0
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    """Private rooms and direct conversations. Members changed here do not close open
+    sockets: remove and ban members on the room's members page, where they do."""
+
+    list_display = ["name", "pair", "created_by", "created"]
+    search_fields = ["name", "memberships__user__username"]
+    raw_id_fields = ["created_by"]
+    readonly_fields = ["pair", "created"]
+    inlines = [MembershipInline]
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(admin.ModelAdmin):
+    """Who did what to whom, and when: a record, not to be changed."""
+
+    list_display = ["created", "room", "actor", "action", "target", "detail"]
+    list_filter = ["action", "created"]
+    search_fields = ["room__name", "actor__username", "target__username"]
+    date_hierarchy = "created"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -18,7 +18,7 @@ from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
-from chat import api_tokens, history, posting, protocol, ratelimit
+from chat import api_tokens, history, membership, posting, protocol, ratelimit
 from chat.rooms import InvalidRoomName, normalize_room_name
 
 
@@ -72,9 +72,27 @@ def api_error(request, exc):
     return response
 
 
+# Refusals for who the caller is, rather than for what they sent.
+FORBIDDING_CODES = {protocol.FORBIDDEN, protocol.MUTED}
+
+
 @api.exception_handler(protocol.ProtocolError)
 def protocol_error(request, exc):
-    return api.create_response(request, {"code": exc.code, "detail": exc.detail}, status=400)
+    frame = protocol.refusal(exc)
+    del frame["type"]
+    status = 403 if exc.code in FORBIDDING_CODES else 400
+    response = api.create_response(request, frame, status=status)
+    if "retry_after" in frame:
+        response["Retry-After"] = str(math.ceil(frame["retry_after"]))
+    return response
+
+
+@api.exception_handler(membership.RoomError)
+def room_error(request, exc):
+    status = {protocol.FORBIDDEN: 403, protocol.NOT_FOUND: 404, protocol.ROOM_TAKEN: 409}
+    return api.create_response(
+        request, {"code": exc.code, "detail": exc.detail}, status=status.get(exc.code, 400)
+    )
 
 
 @api.exception_handler(AuthenticationError)
@@ -114,8 +132,33 @@ def room_named(name):
         raise ApiError(404, protocol.INVALID_ROOM, str(exc)) from None
 
 
+async def room_for(user, name):
+    """The room ``name``, if ``user`` may open it; 403 forbidden if it is private and they
+    are not a member, as a socket is closed with 4403."""
+    room = room_named(name)
+    try:
+        await database_sync_to_async(membership.seat)(user, room)
+    except membership.NotAMember:
+        raise ApiError(403, protocol.FORBIDDEN, membership.refusal()) from None
+    return room
+
+
 class Room(Schema):
     name: str
+    # What the caller calls it: a direct conversation is named after the other user.
+    title: str
+    private: bool
+    direct: bool
+    # Private rooms and direct conversations: messages after the caller's read marker,
+    # not their own, and those of them that mention the caller.
+    unread: int | None = None
+    mentions: int | None = None
+
+
+class NewRoom(Schema):
+    name: str
+    private: bool = True
+    members: list[str] = []
 
 
 class Rooms(Schema):
@@ -155,19 +198,56 @@ class Error(Schema):
     retry_after: float | None = None
 
 
-ERRORS = {400: Error, 401: Error, 404: Error, 429: Error, 503: Error}
+ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 429: Error, 503: Error}
 
 
 @api.get(
     "/rooms/",
     response={200: Rooms, **ERRORS},
-    summary="The rooms with recent messages",
+    exclude_none=True,
+    summary="The rooms the caller can see",
 )
 async def list_rooms(request):
-    """The rooms the lobby lists: those with the most recent messages, most recent
-    first, at most CHAT_LOBBY_ROOMS of them."""
-    rooms = await database_sync_to_async(history.active_rooms)()
-    return {"rooms": [{"name": name} for name in rooms]}
+    """The caller's private rooms and direct conversations, with their unread counts, most
+    recent first; then the public rooms the lobby lists (those with the most recent
+    messages, at most CHAT_LOBBY_ROOMS of them)."""
+    conversations = await database_sync_to_async(membership.conversations)(request.auth)
+    public = await database_sync_to_async(history.active_rooms)()
+    return {
+        "rooms": [
+            {
+                "name": room["name"],
+                "title": room["title"],
+                "private": True,
+                "direct": room["direct"],
+                "unread": room["unread"],
+                "mentions": room["mentions"],
+            }
+            for room in conversations
+        ]
+        + [{"name": name, "title": name, "private": False, "direct": False} for name in public]
+    }
+
+
+@api.post(
+    "/rooms/",
+    response={201: Room, 409: Error, **ERRORS},
+    exclude_none=True,
+    summary="Make a room",
+)
+async def create_room(request, body: NewRoom):
+    """Make a private room owned by the caller, with the members named (usernames). A
+    public room needs no making: anyone may open any free name, and this only checks
+    the name. 409 room_taken if a room of that name exists already."""
+    if not body.private:
+        name = room_named(body.name)
+        await database_sync_to_async(membership.check_public_name)(name)
+        return Status(201, {"name": name, "title": name, "private": False, "direct": False})
+    room = await database_sync_to_async(membership.create_private_room)(
+        request.auth, body.name, body.members
+    )
+    made = {"name": room.name, "title": room.name, "private": True, "direct": False}
+    return Status(201, {**made, "unread": 0, "mentions": 0})
 
 
 @api.get(
@@ -180,7 +260,7 @@ async def list_messages(request, room: str, before: int | None = None, limit: in
     """The room's last messages, or those before the message id `before`, oldest first;
     `more` says whether older ones exist. Pages hold at most CHAT_HISTORY_LENGTH
     messages, or `limit`."""
-    room = room_named(room)
+    room = await room_for(request.auth, room)
     if before is not None:
         protocol.validate_message_id(before, "before")
     limit = protocol.validate_limit(limit)
@@ -202,7 +282,7 @@ async def post_message(request, room: str, body: MessageIn):
     """Post a message as the token's user: every socket in the room receives it. Posted
     again with the same `client_id`, it is the message already posted (200), not a
     second one (201)."""
-    room = room_named(room)
+    room = await room_for(request.auth, room)
     text = protocol.validate_message_text(body.message, max_length=settings.CHAT_MAX_MESSAGE_LENGTH)
     client_id = None if body.client_id is None else protocol.validate_client_id(body.client_id)
     try:

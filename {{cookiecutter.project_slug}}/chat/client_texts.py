@@ -29,6 +29,8 @@ def client_texts():
         "failed": _("Not sent."),
         "not_answered": _("The server did not answer."),
         "retry": _("Retry"),
+        # A person's name links to a direct conversation with them.
+        "write_to": _("Write to {name} directly"),
         "typing_one": _("{name} is typing…"),
         "typing_many": _("{names} are typing…"),
         # After your own name in the list of who is online.

@@ -28,6 +28,7 @@ from chat import (
     identity,
     languages,
     local_rooms,
+    membership,
     metrics,
     posting,
     presence,
@@ -56,6 +57,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         protocol.CHAT_RESUME: "send_missed",
         protocol.CHAT_EDIT: "edit_message",
         protocol.CHAT_DELETE: "delete_message",
+        protocol.CHAT_READ: "mark_read",
     }
 
     local_room = None  # this process's side of the room, once the socket is in it
@@ -113,9 +115,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Checked once this socket's turn came: the drain may have begun while it waited.
         if await self.sent_away_if_draining():
             return
-        self.display_name = await database_sync_to_async(identity.display_name)(
-            user, self.scope["session"]
-        )
+        try:
+            self.display_name = await database_sync_to_async(self.entering)(user)
+        except membership.NotAMember:
+            await self.refuse(protocol.CLOSE_FORBIDDEN, protocol.FORBIDDEN, membership.refusal())
+            return
         self.guest_key = identity.guest_key(user, self.scope["session"])
         self.sender = ratelimit.sender_key(self.scope)
         self.flood_limit = ratelimit.flood_limit_for(self.channel_layer)
@@ -150,6 +154,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_history(room.shared_history(lambda: history.history_frame(self.room)))
         online = await room.list_online(self.channel_name, self.display_name)
         await self.announce_presence(room, online, joined=self.display_name)
+
+    def entering(self, user):
+        """The name ``user`` chats under; NotAMember if the room is private and they may
+        not open it. In one trip to the database's thread."""
+        membership.seat(user, self.room)
+        return identity.display_name(user, self.scope["session"])
 
     async def count_socket(self):
         """Count this socket against its sender's and its address's caps
@@ -337,6 +347,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 client_id=client_id,
                 guest_key=self.guest_key,
             )
+        except protocol.ProtocolError as exc:
+            # Muted, or no longer a member: the room did not get it.
+            exc.client_id = client_id
+            await self.send_frame(protocol.refusal(exc))
+            return
         except history.UNAVAILABLE:
             await self.send_frame(
                 protocol.error(
@@ -404,6 +419,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.group, {"type": local_rooms.CHANGE, "frame": protocol.encode(changed)}
         )
 
+    async def mark_read(self, frame):
+        """Move the user's read marker in a private room; their sockets, in every tab and
+        on every device, learn it at once. Public rooms and guests keep no marker."""
+        try:
+            marker = await database_sync_to_async(membership.mark_read)(
+                self.scope["user"], self.room, frame["id"]
+            )
+        except history.UNAVAILABLE:
+            return  # the next read marks this one too
+        if marker is None or self.user_group is None:
+            return
+        read = protocol.chat_read(self.room, marker)
+        if frame.get("client_id") is not None:
+            read["client_id"] = frame["client_id"]
+        await self.channel_layer.group_send(
+            self.user_group, {"type": "chat.read", "frame": protocol.encode(read)}
+        )
+
     async def send_older(self, frame):
         page = history.history_frame(self.room, before_id=frame["before"], limit=frame["limit"])
         await self.send_history(page, frame.get("client_id"))
@@ -456,11 +489,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Checked again a moment after the expiry: the session may have been renewed.
             await asyncio.sleep((expires - timezone.now()).total_seconds() + 1)
         self.session_watcher = None
-        await self.close(code=protocol.CLOSE_SESSION_ENDED)
+        await self.close(code=protocol.CLOSE_FORBIDDEN)
 
     async def chat_session_ended(self, event):
         if event["session"] == session_watch.session_tag(self.scope["session"].session_key):
-            await self.close(code=protocol.CLOSE_SESSION_ENDED)
+            await self.close(code=protocol.CLOSE_FORBIDDEN)
+
+    async def chat_read(self, event):
+        await self.send(text_data=event["frame"])
 
     async def chat_user_changed(self, event):
         # Checked again now, as when the socket opened, and watched from then on.
@@ -492,6 +528,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def chat_presence(self, event):
         await self.send(text_data=event["frame"])
+
+    async def chat_members(self, event):
+        """Someone was removed or banned from this private room, or the room became
+        private: close this socket if its user may no longer be in it."""
+        user_id = self.scope["user"].pk
+        if event.get("removed") == user_id or (
+            "members" in event and user_id not in event["members"]
+        ):
+            self.leaving = True
+            await self.send_frame(protocol.error(protocol.FORBIDDEN, membership.refusal()))
+            await self.close(code=protocol.CLOSE_FORBIDDEN)
 
     async def chat_unavailable(self, event):
         # The room's events can no longer reach this socket (chat.local_rooms).

@@ -13,8 +13,8 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from chat import identity, message_rights, protocol
-from chat.models import Message
+from chat import identity, membership, message_rights, protocol
+from chat.models import Message, ModerationAction, Room
 
 KEEPS_HISTORY = True
 
@@ -27,7 +27,9 @@ UNAVAILABLE = (DatabaseError,)
 def save_message(*, room, user, display_name, text, client_id=None, guest_key=""):
     """Save a message; return its chat.message frame, with the id it was saved under, and
     whether it is new: a message its sender already sent under ``client_id`` is not saved
-    again, and its frame is the one saved then."""
+    again, and its frame is the one saved then. ProtocolError (forbidden, muted) if the
+    sender may not post to the room now (chat.membership)."""
+    membership.check_may_post(user, room)
     guest = identity.is_guest(user)
     try:
         with transaction.atomic():
@@ -107,6 +109,11 @@ def erase_message(*, room, message_id, user, guest_key):
         message.text = ""
         message.deleted = True
         message.save(update_fields=["text", "deleted"])
+        private = membership.private_room(room)
+        if private is not None and not message_rights.wrote(user, guest_key, message):
+            membership.record(
+                private, user, ModerationAction.DELETE_MESSAGE, message.user, str(message.id)
+            )
     return protocol.chat_delete(message.id), True
 
 
@@ -161,12 +168,14 @@ def active_rooms():
     """Names of the CHAT_LOBBY_ROOMS rooms with the most recent messages, most recent
     first, among rooms someone was answered in or an account wrote in.
 
-    A room one guest wrote in alone is not listed: guests need no account, and a socket
-    without cookies is a new guest, so anyone could otherwise fill the lobby with rooms
-    of their choosing, one message each.
+    Private rooms and direct conversations are never listed: they are their members'
+    alone (chat.membership). A room one guest wrote in alone is not listed: guests need
+    no account, and a socket without cookies is a new guest, so anyone could otherwise
+    fill the lobby with rooms of their choosing, one message each.
     """
     return list(
-        Message.objects.values("room")
+        Message.objects.exclude(room__in=Room.objects.values("name"))
+        .values("room")
         .annotate(
             last_id=Max("id"),
             writers=Count("display_name", distinct=True),

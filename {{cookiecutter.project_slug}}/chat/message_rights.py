@@ -1,9 +1,10 @@
-"""Who may change a saved message: its author edits and deletes it; staff delete any."""
+"""Who may change a saved message: its author edits and deletes it; staff delete any, and
+the owners and moderators of a private room any of its messages (chat.membership)."""
 
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
-from chat import identity, protocol
+from chat import identity, membership, protocol
 
 
 def wrote(user, guest_key, message):
@@ -18,13 +19,13 @@ def wrote(user, guest_key, message):
     return message.user_id is not None and message.user_id == user.pk
 
 
-def may_delete_any(user):
-    """Whether ``user`` may delete others' messages, not only their own: staff may. Read
-    from the database, not from the user a socket opened with: staff status taken away
-    is taken away from open sockets too."""
-    return (
-        user.is_authenticated
-        and get_user_model().objects.filter(pk=user.pk, is_active=True, is_staff=True).exists()
+def may_delete_any(user, room):
+    """Whether ``user`` may delete others' messages in ``room``, not only their own: staff
+    may, and the room's owners and moderators. Read from the database, not from the user
+    a socket opened with: a right taken away is taken away from open sockets too."""
+    return user.is_authenticated and (
+        get_user_model().objects.filter(pk=user.pk, is_active=True, is_staff=True).exists()
+        or membership.moderates(user, room)
     )
 
 
@@ -36,7 +37,7 @@ def check_may_edit(user, guest_key, message):
 
 def check_may_delete(user, guest_key, message):
     """Raise ProtocolError (forbidden) unless ``user`` may delete ``message``."""
-    if not (wrote(user, guest_key, message) or may_delete_any(user)):
+    if not (wrote(user, guest_key, message) or may_delete_any(user, message.room)):
         raise protocol.ProtocolError(
             protocol.FORBIDDEN, _("You can only delete your own messages.")
         )

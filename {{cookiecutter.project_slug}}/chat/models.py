@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from chat.protocol import MAX_CLIENT_ID_LENGTH
 from chat.rooms import ROOM_NAME_MAX_LENGTH
@@ -62,3 +63,101 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.prefix}… ({self.name}, {self.user})"
+
+
+class Room(models.Model):
+    """A private room, or a direct conversation of two users: members only
+    (chat.membership). Public rooms have no row: anyone may open any other name."""
+
+    name = models.CharField(max_length=ROOM_NAME_MAX_LENGTH, unique=True)
+    # For a direct conversation, its two users' ids, "lower:higher": the pair has one.
+    pair = models.CharField(max_length=41, unique=True, null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    # A hash of the key of the room's invite link, if it has one; the key itself is shown
+    # to the owner only.
+    invite_key_hash = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    OWNER = "owner"
+    MODERATOR = "moderator"
+    MEMBER = "member"
+    ROLES = [(OWNER, _("owner")), (MODERATOR, _("moderator")), (MEMBER, _("member"))]
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_memberships"
+    )
+    role = models.CharField(max_length=10, choices=ROLES, default=MEMBER)
+    # A banned user keeps this row, so that no invite brings them back until unbanned.
+    banned = models.BooleanField(default=False)
+    muted_until = models.DateTimeField(null=True, blank=True)
+    # The id of the last message of the room this member has read.
+    last_read_id = models.PositiveBigIntegerField(default=0)
+    joined = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="chat_membership_once")
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.room} ({'banned' if self.banned else self.role})"
+
+
+class ModerationAction(models.Model):
+    """Who did what to whom in a private room, and when (chat.membership)."""
+
+    INVITE = "invite"
+    JOIN_BY_LINK = "join_by_link"
+    ROLE = "role"
+    MUTE = "mute"
+    UNMUTE = "unmute"
+    REMOVE = "remove"
+    BAN = "ban"
+    UNBAN = "unban"
+    LINK_CREATED = "link_created"
+    LINK_REVOKED = "link_revoked"
+    DELETE_MESSAGE = "delete_message"
+    ACTIONS = [
+        (action, action.replace("_", " "))
+        for action in [
+            INVITE,
+            JOIN_BY_LINK,
+            ROLE,
+            MUTE,
+            UNMUTE,
+            REMOVE,
+            BAN,
+            UNBAN,
+            LINK_CREATED,
+            LINK_REVOKED,
+            DELETE_MESSAGE,
+        ]
+    ]
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="moderation_actions")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=20, choices=ACTIONS)
+    # What else there is to know: the role given, the time muted until, the message id.
+    detail = models.CharField(max_length=200, blank=True, default="")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.actor} {self.get_action_display()} {self.target or ''} in {self.room}"

@@ -7,8 +7,12 @@ README's tables in step with ERROR_CODES and CLOSE_CODES.
 """
 
 import json
+import math
 import re
+from datetime import timedelta
 
+from django.utils import timezone
+from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
 
 # Close codes. 4000-4999 are for applications; daphne lets applications send only 1000
@@ -18,9 +22,11 @@ from django.utils.translation import gettext as _
 CLOSE_GOING_AWAY = 4001
 CLOSE_INVALID_ROOM = 4400
 CLOSE_LOGIN_REQUIRED = 4401
-# The session the socket was opened with no longer logs its user in: logged out, password
-# changed, made inactive, deleted or expired (chat.session_watch). Log in again.
-CLOSE_SESSION_ENDED = 4403
+# Forbidden: the session the socket was opened with no longer logs its user in (logged
+# out, password changed, made inactive, deleted or expired: chat.session_watch; log in
+# again), or the room is private and its user is not a member, or no longer is: removed
+# or banned (chat.membership; a forbidden error frame comes first). Do not reconnect.
+CLOSE_FORBIDDEN = 4403
 # The sender or the client address already holds as many sockets as it may
 # (chat.socket_caps): close another tab or window of the chat first.
 CLOSE_TOO_MANY_SOCKETS = 4409
@@ -37,7 +43,7 @@ CLOSE_CODES = {
     CLOSE_GOING_AWAY: "going_away",
     CLOSE_INVALID_ROOM: "invalid_room",
     CLOSE_LOGIN_REQUIRED: "login_required",
-    CLOSE_SESSION_ENDED: "session_ended",
+    CLOSE_FORBIDDEN: "forbidden",
     CLOSE_TOO_MANY_SOCKETS: "too_many_sockets",
     CLOSE_TOO_MANY_MESSAGES: "too_many_messages",
     CLOSE_TRY_AGAIN_LATER: "try_again_later",
@@ -61,7 +67,12 @@ RATE_LIMITED = "rate_limited"
 UNAVAILABLE = "unavailable"
 # An edit or delete of a message that is not in the room (or is deleted), or not yours.
 NOT_FOUND = "not_found"
+# Not allowed: another's message, or a private room you are not a member of.
 FORBIDDEN = "forbidden"
+# A moderator muted you in this room: "retry_after" says for how many more seconds.
+MUTED = "muted"
+# A private room cannot take a name a room has already (HTTP API).
+ROOM_TAKEN = "room_taken"
 
 ERROR_CODES = frozenset(
     {
@@ -78,6 +89,8 @@ ERROR_CODES = frozenset(
         UNAVAILABLE,
         NOT_FOUND,
         FORBIDDEN,
+        MUTED,
+        ROOM_TAKEN,
     }
 )
 
@@ -87,6 +100,7 @@ CHAT_HISTORY = "chat.history"
 CHAT_RESUME = "chat.resume"
 CHAT_EDIT = "chat.edit"
 CHAT_DELETE = "chat.delete"
+CHAT_READ = "chat.read"
 TYPING = "typing"
 PRESENCE = "presence"
 RECONNECT = "reconnect"
@@ -115,6 +129,20 @@ class ProtocolError(Exception):
         self.client_id = client_id
 
 
+class Muted(ProtocolError):
+    """The sender is muted in the room for ``seconds`` more."""
+
+    def __init__(self, seconds, client_id=None):
+        now = timezone.now()
+        left = timeuntil(now + timedelta(seconds=math.ceil(seconds)), now, depth=1)
+        super().__init__(
+            MUTED,
+            _("A moderator muted you here: you can write again in %(time)s.") % {"time": left},
+            client_id,
+        )
+        self.seconds = seconds
+
+
 def encode(frame):
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
@@ -127,6 +155,14 @@ def error(code, detail, client_id=None, message_id=None):
         frame["client_id"] = client_id
     if message_id is not None:
         frame["id"] = message_id
+    return frame
+
+
+def refusal(exc, message_id=None):
+    """The error frame of the ProtocolError ``exc``: a muted one says for how long."""
+    frame = error(exc.code, exc.detail, exc.client_id, message_id)
+    if isinstance(exc, Muted):
+        frame["retry_after"] = round(exc.seconds, 3)
     return frame
 
 
@@ -190,6 +226,11 @@ def chat_delete(message_id):
     return {"type": CHAT_DELETE, "id": message_id}
 
 
+def chat_read(room, message_id):
+    """The user has read the room up to the message ``message_id``, in one of their tabs."""
+    return {"type": CHAT_READ, "room": room, "id": message_id}
+
+
 def chat_history(messages, *, more, recovered=None):
     """A page of messages. An answer to chat.resume says whether it ``recovered`` all that
     the client missed, or the history it asked from is gone and the client must reload."""
@@ -221,6 +262,7 @@ def client_constants(
             "resume": CHAT_RESUME,
             "edit": CHAT_EDIT,
             "delete": CHAT_DELETE,
+            "read": CHAT_READ,
             "typing": TYPING,
             "presence": PRESENCE,
             "reconnect": RECONNECT,
@@ -362,6 +404,10 @@ def _delete_fields(frame, max_message_length):
     return {"id": validate_message_id(frame.get("id"), "id")}
 
 
+def _read_fields(frame, max_message_length):
+    return {"id": validate_message_id(frame.get("id"), "id")}
+
+
 # Each frame type a client may send, and what reads its fields.
 CLIENT_FRAMES = {
     CHAT_MESSAGE: _chat_message_fields,
@@ -370,4 +416,5 @@ CLIENT_FRAMES = {
     CHAT_RESUME: _resume_fields,
     CHAT_EDIT: _edit_fields,
     CHAT_DELETE: _delete_fields,
+    CHAT_READ: _read_fields,
 }

@@ -10,7 +10,7 @@ that user reaches the user's sockets on every server process:
 - A session that runs out ends its sockets when it does: each socket checks again at its
   session's expiry.
 
-A socket whose session no longer logs in its user closes with CLOSE_SESSION_ENDED.
+A socket whose session no longer logs in its user closes with CLOSE_FORBIDDEN (4403).
 """
 
 import hashlib

@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django_ratelimit.core import is_ratelimited
 
-from chat import history, identity, protocol
+from chat import history, identity, membership, protocol
 from chat.client_texts import client_texts
 from chat.forms import SignupForm
 from chat.outages import LAYER_UNAVAILABLE
@@ -54,6 +54,8 @@ def lobby(request):
         "error": error,
         "active_rooms": active_rooms(),
         "recent_rooms": recent_rooms(request.session),
+        "keeps_members": membership.KEEPS_MEMBERS,
+        "conversations": membership.conversations(request.user),
     }
     return render(request, "chat/lobby.html", context)
 
@@ -65,9 +67,20 @@ def room(request, room):
         raise Http404(str(exc)) from exc
     if not request.user.is_authenticated and not settings.CHAT_ALLOW_ANONYMOUS:
         return redirect_to_login(request.get_full_path())
-    recent = recent_rooms(request.session, opened=room)
+    try:
+        seat = membership.seat(request.user, room)
+    except membership.NotAMember:
+        return render(request, "chat/private.html", {"room": room}, status=403)
+    conversations = membership.conversations(request.user)
+    private = {conversation["name"] for conversation in conversations}
+    recent = [name for name in recent_rooms(request.session, opened=room) if name not in private]
     context = {
         "room": room,
+        "title": next((c["title"] for c in conversations if c["name"] == room), room),
+        "seat": seat,
+        "conversations": conversations,
+        # Names link to direct messages for those who may have them.
+        "direct_messages": membership.KEEPS_MEMBERS and request.user.is_authenticated,
         "recent_rooms": recent,
         "active_rooms": [name for name in active_rooms() if name not in recent],
         "display_name": identity.display_name(request.user, request.session),
@@ -79,7 +92,7 @@ def room(request, room):
             frame_burst=settings.CHAT_RATE_LIMIT_BURST,
             keeps_history=history.KEEPS_HISTORY,
             guest_prefix=identity.GUEST_PREFIX,
-            deletes_any=history.may_delete_any(request.user),
+            deletes_any=history.may_delete_any(request.user, room),
         ),
         "texts": client_texts(),
     }

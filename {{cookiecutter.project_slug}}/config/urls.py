@@ -15,6 +15,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 {%- if cookiecutter.persist_messages %}
     path("api/", api.urls),
+    path("", include("chat.member_urls")),
 {%- endif %}
     path("", include("chat.urls")),
 ]

@@ -94,7 +94,8 @@ async def test_rooms_lists_the_rooms_with_recent_messages(key):
     response = await get("/api/rooms/", key)
 
     assert response.status_code == 200
-    assert response.json() == {"rooms": [{"name": "busy"}]}
+    busy = {"name": "busy", "title": "busy", "private": False, "direct": False}
+    assert response.json() == {"rooms": [busy]}
 
 
 def test_messages_come_in_pages_as_on_the_socket(client):

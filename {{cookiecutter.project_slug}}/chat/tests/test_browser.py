@@ -14,7 +14,7 @@ from django.conf import settings
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect, sync_playwright
 
-from chat import history, protocol
+from chat import history, membership, protocol
 from chat.tests.servers import HOST, manage, stop_server, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -689,10 +689,10 @@ def test_only_the_author_is_offered_edit_and_delete(start_server, open_room, roo
 
 def log_in(page, username, password):
     """Log the page's person in, and come back to the room."""
-    page.get_by_role("link", name="Log in").click()
+    page.locator("header a[href^='/accounts/login/']").click()
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.get_by_role("button", name="Log in").click()
+    page.locator("main form button[type=submit]").click()
     expect(page.locator("#status")).to_have_text(client_text(page, "connected"))
 
 
@@ -912,4 +912,143 @@ def test_edits_and_deletions_on_each_screen_and_language(
         [scene["other"], scene["edited"], client_text(bob, "deleted"), *scene["sent"][2:]]
     )
     assert alice.evaluate("document.documentElement.scrollWidth") <= screen["viewport"]["width"]
+    screenshot(alice, kind)
+
+
+# -- Direct messages, private rooms and unread counts -----------------------------------------
+
+
+def people(start_server, *usernames):
+    """Accounts of ``usernames`` in the servers' database; their password."""
+    password = uuid.uuid4().hex
+    in_the_servers_database(
+        start_server,
+        "from django.contrib.auth import get_user_model; "
+        f"[get_user_model().objects.create_user(name, password={password!r}) "
+        f"for name in {list(usernames)!r}]",
+    )
+    return password
+
+
+def logged_in(open_room, server, username, password, screen=DESKTOP, locale="en-US"):
+    page = open_room(server, f"room-{uuid.uuid4().hex[:8]}", screen=screen, locale=locale)
+    log_in(page, username, password)
+    return page
+
+
+def go_to(page, server, path):
+    page.goto(f"http://{HOST}:{server.port}{path}")
+
+
+def test_two_users_write_in_a_direct_message_and_a_third_is_refused(start_server, open_room):
+    if not membership.KEEPS_MEMBERS:
+        pytest.skip("direct messages need saved messages")
+    server = start_server()
+    password = people(start_server, "alice", "bob", "mallory")
+    alice = logged_in(open_room, server, "alice", password)
+    bob = logged_in(open_room, server, "bob", password)
+
+    # From a name in the online list: asked first, then opened.
+    go_to(alice, server, "/chat/lobby/")
+    go_to(bob, server, "/chat/lobby/")
+    alice.locator("#presence").get_by_role("link", name="bob").click()
+    alice.get_by_role("button", name="Start the conversation").click()
+    expect(alice.locator("#status")).to_have_text("Connected")
+    expect(alice.locator("h1")).to_have_text("@bob")
+    send(alice, "hi bob, just us")
+
+    # Bob finds it in his list with one unread message, and opens it.
+    go_to(bob, server, "/")
+    conversation = bob.locator(".conversations a", has_text="alice")
+    expect(conversation.locator(".unread")).to_have_text("1")
+    conversation.click()
+    expect(messages(bob)).to_have_text(["hi bob, just us"])
+    send(bob, "hi alice")
+    expect(messages(alice)).to_have_text(["hi bob, just us", "hi alice"])
+
+    # An edit and a delete, seen live by the other.
+    first = saved_items(alice, 2).first
+    edit(alice, first, "hi Bob, just us").press("Enter")
+    expect(messages(bob)).to_have_text(["hi Bob, just us", "hi alice"])
+    expect(bob.locator("#messages li.message").first.locator(".edited")).to_have_text("(edited)")
+    delete(bob, saved_items(bob, 2).last)
+    expect(messages(alice)).to_have_text(["hi Bob, just us", "This message was deleted."])
+    screenshot(alice, "direct")
+
+    # A third user is refused the page, and sees nothing of it.
+    mallory = logged_in(open_room, server, "mallory", password)
+    go_to(mallory, server, alice.url.split(str(server.port), 1)[1])
+    expect(mallory.locator("h1")).to_have_text("This room is private")
+    expect(mallory.locator("#messages")).to_have_count(0)
+    go_to(mallory, server, "/")
+    expect(mallory.locator(".conversations")).to_have_count(0)
+
+
+def test_an_unread_badge_clears_when_read_in_another_tab(start_server, open_room, browser):
+    if not membership.KEEPS_MEMBERS:
+        pytest.skip("private rooms need saved messages")
+    server = start_server()
+    password = people(start_server, "alice", "bob")
+    in_the_servers_database(
+        start_server,
+        "from django.contrib.auth import get_user_model; from chat import membership; "
+        "membership.create_private_room("
+        "get_user_model().objects.get(username='alice'), 'team', ['bob'])",
+    )
+    alice = logged_in(open_room, server, "alice", password)
+    go_to(alice, server, "/chat/team/")
+    expect(alice.locator("#status")).to_have_text("Connected")
+    send(alice, "standup in 5")
+    send(alice, "@bob can you start?")
+    saved_items(alice, 2)
+
+    # Bob's first tab, on another room: the team room listed with two unread, one of them
+    # mentioning him.
+    elsewhere = logged_in(open_room, server, "bob", password)
+    team = elsewhere.locator(".conversations a", has_text="team")
+    expect(team.locator(".unread")).to_have_text("2")
+    expect(team.locator(".mentions")).to_have_text("@1")
+    screenshot(elsewhere, "unread")
+
+    # His second tab, in the same browser, opens the room and reads it.
+    reading = elsewhere.context.new_page()
+    reading.goto(f"http://{HOST}:{server.port}/chat/team/")
+    expect(messages(reading)).to_have_text(["standup in 5", "@bob can you start?"])
+    expect(reading.locator("#messages li.mention")).to_have_count(1)
+    screenshot(reading, "mention")
+
+    # The first tab hears of it at once.
+    expect(team.locator(".unread")).to_be_hidden()
+    expect(team.locator(".mentions")).to_be_hidden()
+    elsewhere.reload()
+    expect(elsewhere.locator(".conversations a", has_text="team").locator(".unread")).to_be_hidden()
+
+
+@pytest.mark.parametrize(
+    ("screen", "locale", "kind"),
+    [
+        (PHONE, "en-US", "members-phone"),
+        (DESKTOP, "ko-KR", "members-ko"),
+        (PHONE, "ko-KR", "members-ko-phone"),
+    ],
+)
+def test_the_members_page_on_a_phone_and_in_korean(start_server, open_room, screen, locale, kind):
+    if not membership.KEEPS_MEMBERS:
+        pytest.skip("private rooms need saved messages")
+    server = start_server()
+    password = people(start_server, "alice", "bob", "carol")
+    in_the_servers_database(
+        start_server,
+        "from django.contrib.auth import get_user_model; from chat import membership; "
+        "users = get_user_model().objects; "
+        "alice = users.get(username='alice'); "
+        "room = membership.create_private_room(alice, 'team', ['bob', 'carol']); "
+        "membership.invite(alice, room, 'carol', 'moderator'); "
+        "membership.mute(alice, room, 'bob', 600)",
+    )
+    alice = logged_in(open_room, server, "alice", password, screen=screen, locale=locale)
+    go_to(alice, server, "/members/team/")
+    expect(alice.locator("table.members tbody tr")).to_have_count(3)
+    alice.locator("form.inline-actions button[value=link]").click()
+    expect(alice.locator(".invite-link")).to_have_value(re.compile(r"/invite/inv_"))
     screenshot(alice, kind)

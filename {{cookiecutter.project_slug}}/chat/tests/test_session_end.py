@@ -67,7 +67,7 @@ async def test_logging_out_closes_the_sockets_of_that_session_only(browser, join
     await database_sync_to_async(laptop.logout)()
 
     for tab in tabs:
-        assert await close_code(tab) == protocol.CLOSE_SESSION_ENDED
+        assert await close_code(tab) == protocol.CLOSE_FORBIDDEN
     assert await on_phone.receive_nothing(after=bob)
 
 
@@ -81,7 +81,7 @@ async def test_a_change_that_logs_the_user_out_closes_their_sockets(browser, joi
 
     await change_user("alice", **change)
 
-    assert await close_code(alice) == protocol.CLOSE_SESSION_ENDED
+    assert await close_code(alice) == protocol.CLOSE_FORBIDDEN
 
 
 async def test_deleting_a_user_closes_their_sockets(browser, join, django_user_model):
@@ -89,7 +89,7 @@ async def test_deleting_a_user_closes_their_sockets(browser, join, django_user_m
 
     await database_sync_to_async(django_user_model.objects.filter(username="alice").delete)()
 
-    assert await close_code(alice) == protocol.CLOSE_SESSION_ENDED
+    assert await close_code(alice) == protocol.CLOSE_FORBIDDEN
 
 
 async def test_changes_that_keep_sessions_valid_keep_sockets_open(browser, join):
@@ -116,7 +116,7 @@ async def test_an_expired_session_closes_its_sockets(browser, join):
 
     await alice.send_json_to({"message": "before it expires"})
     assert (await alice.receive_json_from())["message"] == "before it expires"
-    assert await close_code(alice, timeout=2 + CLOSE_WITHIN) == protocol.CLOSE_SESSION_ENDED
+    assert await close_code(alice, timeout=2 + CLOSE_WITHIN) == protocol.CLOSE_FORBIDDEN
 
 
 async def test_guest_sockets_are_not_watched(connect, join):
@@ -146,4 +146,4 @@ async def test_logging_out_on_one_server_closes_the_socket_on_another(start_serv
 
         await asyncio.to_thread(alice.post, one, "/accounts/logout/", {})
 
-        assert await wait_closed(socket, timeout=CLOSE_WITHIN) == protocol.CLOSE_SESSION_ENDED
+        assert await wait_closed(socket, timeout=CLOSE_WITHIN) == protocol.CLOSE_FORBIDDEN

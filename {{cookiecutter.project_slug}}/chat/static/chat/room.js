@@ -35,6 +35,10 @@ const presenceList = document.getElementById("presence");
 const loadOlderButton = document.getElementById("load-older");
 const emptyNote = document.getElementById("empty");
 const form = document.getElementById("message-form");
+// Where direct messages are offered, the address of one with USERNAME in it.
+const directUrl = chat.dataset.directUrl;
+// Private rooms and direct messages keep each member's read marker.
+const keepsReadMarker = chat.dataset.private === "true";
 const input = document.getElementById("message-input");
 
 // Saved messages on the page, by id: each one's item, and what the message says now.
@@ -195,10 +199,11 @@ function messageItem(frame) {
   const item = document.createElement("li");
   item.className = "message";
   item.classList.toggle("mine", frame.user === me);
+  item.classList.toggle("mention", !frame.deleted && mentionsMe(frame.message));
   const author = document.createElement("span");
   author.className = "author";
   author.classList.toggle("guest", frame.guest === true);
-  author.textContent = frame.user;
+  author.append(personName(frame.user, frame.guest === true));
   const time = document.createElement("time");
   if (frame.ts) {
     const date = new Date(frame.ts);
@@ -288,6 +293,7 @@ function showMessage(frame) {
   updateDividers();
   updateControls();
   if (wasAtBottom || frame.user === me) scrollToBottom();
+  markRead();
 }
 
 function showHistory(frame) {
@@ -318,6 +324,7 @@ function showHistory(frame) {
   // The log is read out from here on: the history it opened with is not news.
   messageList.setAttribute("aria-busy", "false");
   updateControls();
+  markRead();
 }
 
 // "Load older messages" while there are any; the empty room's note while there is nothing.
@@ -346,8 +353,9 @@ function renderTyping() {
 function showPresence(frame) {
   presenceList.replaceChildren(...frame.users.map((name) => {
     const item = document.createElement("li");
-    item.textContent = name;
-    item.classList.toggle("guest", name.startsWith(PROTOCOL.guest_prefix));
+    const guest = name.startsWith(PROTOCOL.guest_prefix);
+    item.append(personName(name, guest));
+    item.classList.toggle("guest", guest);
     if (name === me) {
       item.classList.add("me");
       const you = document.createElement("span");
@@ -358,6 +366,57 @@ function showPresence(frame) {
     return item;
   }));
 }
+
+// -- People: direct messages, mentions, read markers -------------------------------------------
+
+// A person's name; a link to a direct conversation with them, where those are offered and
+// they have an account.
+function personName(name, guest) {
+  if (!directUrl || guest || name === me) return name;
+  const link = document.createElement("a");
+  link.href = directUrl.replace("USERNAME", encodeURIComponent(name));
+  link.textContent = name;
+  link.title = fill(TEXT.write_to, { name });
+  return link;
+}
+
+const escapedMe = me.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const MENTION_OF_ME = new RegExp(`(?<![\\w@])@${escapedMe}(?![\\w])`, "i");
+
+function mentionsMe(text) {
+  return !meIsGuest && typeof text === "string" && MENTION_OF_ME.test(text);
+}
+
+// The read marker: the last message this user has seen here, sent while the page is
+// visible, at most every READ_SEND_INTERVAL_MS; every tab of theirs hears of it.
+const READ_SEND_INTERVAL_MS = 2000;
+let readUpTo = 0;
+let readSentAt = -Infinity;
+let readTimer = null;
+
+function markRead() {
+  if (!keepsReadMarker || readTimer || document.visibilityState !== "visible") return;
+  if (lastId === null || lastId <= readUpTo) return;
+  const wait = Math.max(0, readSentAt + READ_SEND_INTERVAL_MS - performance.now(), waitForToken());
+  readTimer = setTimeout(() => {
+    readTimer = null;
+    if (!isOpen() || document.visibilityState !== "visible" || lastId <= readUpTo) return;
+    readSentAt = performance.now();
+    takeToken();
+    send({ type: TYPES.read, id: lastId });
+  }, wait);
+}
+
+// Read up to frame.id in frame.room, in this tab or another: its badges clear.
+function readElsewhere(frame) {
+  if (frame.room === room) readUpTo = Math.max(readUpTo, frame.id);
+  for (const link of document.querySelectorAll(".conversations [data-room]")) {
+    if (link.dataset.room !== frame.room) continue;
+    for (const badge of link.querySelectorAll(".unread, .mentions")) badge.hidden = true;
+  }
+}
+
+document.addEventListener("visibilitychange", markRead);
 
 // -- Sending: the outbox ---------------------------------------------------------------------
 
@@ -881,7 +940,14 @@ function requeueChangesAfterDisconnect() {
 
 // -- Frames from the server ------------------------------------------------------------------
 
+// Why the room refused this socket, told just before the close (4403).
+let refusedBecause = null;
+
 function handleError(frame) {
+  if (frame.code === ERRORS.forbidden && !frame.client_id && frame.id === undefined) {
+    refusedBecause = frame.detail;
+    return;
+  }
   const entry = frame.client_id && findUnsent(frame.client_id);
   if (entry) {
     refused(entry, frame);
@@ -934,6 +1000,9 @@ function handleFrame(frame) {
     case TYPES.reconnect:
       reconnectAfter = frame.after * 1000;
       break;
+    case TYPES.read:
+      readElsewhere(frame);
+      break;
     case TYPES.error:
       handleError(frame);
       break;
@@ -964,7 +1033,7 @@ function requestOlder() {
 // Close codes after which reconnecting cannot help, and what the person is told.
 const FINAL_CLOSES = {
   [CLOSE.login_required]: TEXT.login_required,
-  [CLOSE.session_ended]: TEXT.session_ended,
+  [CLOSE.forbidden]: TEXT.session_ended,
   [CLOSE.too_many_sockets]: TEXT.too_many_sockets,
   [CLOSE.invalid_room]: TEXT.invalid_room,
 };
@@ -990,7 +1059,10 @@ function connect() {
     requeueAfterDisconnect();
     requeueChangesAfterDisconnect();
     if (event.code in FINAL_CLOSES) {
-      setStatus(FINAL_CLOSES[event.code], true);
+      // 4403 is a session ended, or a private room this user may not be in: the error
+      // frame before the close says which.
+      const forbidden = event.code === CLOSE.forbidden && refusedBecause;
+      setStatus(forbidden ? refusedBecause : FINAL_CLOSES[event.code], true);
       return;
     }
     if (event.code === CLOSE.too_many_messages) {

@@ -1,0 +1,28 @@
+"""Every room is public in this project: anyone may open any name.
+
+Private rooms, direct conversations, roles and read markers need saved messages; a
+project that saves them has, in this module's place, one with the same names that keeps
+members.
+"""
+
+KEEPS_MEMBERS = False
+
+
+class NotAMember(Exception):
+    """Never raised here: every room is public."""
+
+
+def refusal():
+    return ""
+
+
+def seat(user, room_name):
+    return None  # public: nobody's membership
+
+
+def conversations(user):
+    return []
+
+
+def mark_read(user, room_name, message_id):
+    return None  # no read markers are kept
