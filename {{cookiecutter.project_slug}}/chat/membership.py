@@ -240,8 +240,9 @@ def conversations(user):
 
 
 def mention_pattern(user):
-    """A regular expression that finds "@username" as a word, for the database."""
-    return r"(^|[^[:alnum:]_@])@" + re.escape(user.get_username()) + r"($|[^[:alnum:]_])"
+    """A regular expression that finds "@username" as a word, in the dialect both
+    PostgreSQL and SQLite (Python's re, through Django) read."""
+    return r"(^|[^\w@])@" + re.escape(user.get_username()) + r"(\W|$)"
 
 
 def mentions(text, username):
