@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 
 from chat import api_tokens
 from chat.models import ApiToken, Membership, Message, ModerationAction, Room
@@ -28,6 +29,17 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         # A token is made or revoked (deleted), never moved to another user.
         return obj is None and super().has_change_permission(request, obj)
+
+    def get_queryset(self, request):
+        tokens = super().get_queryset(request)
+        return tokens if request.user.is_superuser else tokens.filter(user=request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # A token acts as its user, private rooms and all: staff make tokens for
+        # themselves, superusers for anyone.
+        if db_field.name == "user" and not request.user.is_superuser:
+            kwargs["queryset"] = get_user_model().objects.filter(pk=request.user.pk)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         key = api_tokens.give_key(obj)

@@ -9,6 +9,7 @@ from urllib.parse import quote
 import pytest
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.test import AsyncClient, override_settings
 from websockets.asyncio.client import connect as open_websocket
@@ -271,6 +272,23 @@ def test_a_token_made_in_the_admin_shows_its_key_once(admin_client, django_user_
     key = shown.rsplit(" ", 1)[-1]
     token = ApiToken.objects.get()
     assert (token.user, token.name, token.key_hash) == (bot, "alerts", api_tokens.key_hash(key))
+
+
+def test_staff_make_tokens_for_themselves_alone(client, django_user_model):
+    # A token acts as its user, who may be a superuser or a member of private rooms.
+    staff = django_user_model.objects.create_user("staff", is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__endswith="_apitoken"))
+    boss = django_user_model.objects.create_superuser("boss")
+    api_tokens.issue(boss, "boss's own")
+    client.force_login(staff)
+
+    refused = client.post("/admin/chat/apitoken/add/", {"user": boss.pk, "name": "mine now"})
+    assert refused.status_code == 200  # the form again, with its error
+    assert refused.context["adminform"].form.errors.keys() == {"user"}
+    made = client.post("/admin/chat/apitoken/add/", {"user": staff.pk, "name": "my bot"})
+    assert made.status_code == 302
+    listed = client.get("/admin/chat/apitoken/")
+    assert [token.user for token in listed.context["cl"].result_list] == [staff]
 
 
 def key_in_the_servers_database(env):
