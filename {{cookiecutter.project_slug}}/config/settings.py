@@ -137,6 +137,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
         }
     }
+{%- else %}
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A transaction takes SQLite's write lock when it begins, not at its first write: one
+    # that reads, then writes (an edit, a delete) waits its turn behind another writer
+    # rather than fail with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE"}
 {%- endif %}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
