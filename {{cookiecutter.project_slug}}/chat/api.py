@@ -8,18 +8,26 @@ authenticated by an API token of a user (chat.api_tokens), with that user's righ
 flood limit: the budget of their sockets.
 """
 
+import logging
 import math
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from chat import api_tokens, history, membership, posting, protocol, ratelimit
+from chat.outages import LAYER_UNAVAILABLE
 from chat.rooms import InvalidRoomName, normalize_room_name
+
+logger = logging.getLogger(__name__)
+
+# Seconds a client told the chat is unavailable waits before it asks again.
+UNAVAILABLE_RETRY_AFTER = 5
 
 
 class ApiError(Exception):
@@ -93,6 +101,26 @@ def room_error(request, exc):
     return api.create_response(
         request, {"code": exc.code, "detail": exc.detail}, status=status.get(exc.code, 400)
     )
+
+
+def unavailable(request, exc):
+    # The database or Redis failed a request outside what the views answer themselves
+    # (the token's check, the flood limit, a room's members): JSON, as every answer here.
+    logger.warning("The API could not answer: %s", exc, exc_info=True)
+    response = api.create_response(
+        request,
+        {
+            "code": protocol.UNAVAILABLE,
+            "detail": _("The chat is unavailable for a moment. Try again in a few seconds."),
+        },
+        status=503,
+    )
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+    return response
+
+
+for outage in (DatabaseError, *LAYER_UNAVAILABLE):
+    api.add_exception_handler(outage, unavailable)
 
 
 @api.exception_handler(AuthenticationError)
