@@ -13,7 +13,9 @@ class MessageAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     date_hierarchy = "created"
     # Deleted in the chat, where the room sees it go and the text is emptied.
-    readonly_fields = ["text", "edited_at", "deleted"]
+    # Deleted in the chat, where the room sees it go and the text is emptied; and kept in
+    # its room, which may be private.
+    readonly_fields = ["room", "text", "edited_at", "deleted"]
 
 
 @admin.register(ApiToken)
@@ -65,8 +67,15 @@ class RoomAdmin(admin.ModelAdmin):
     list_display = ["name", "pair", "created_by", "created"]
     search_fields = ["name", "memberships__user__username"]
     raw_id_fields = ["created_by"]
-    readonly_fields = ["pair", "created"]
     inlines = [MembershipInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Messages belong to a room by its name: a private room renamed, or deleted, would
+        # leave its history to whoever opens the old name as a public room.
+        return ["name", "pair", "created"] if obj else ["pair", "created"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ModerationAction)
@@ -82,4 +91,7 @@ class ModerationActionAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

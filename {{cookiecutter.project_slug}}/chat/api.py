@@ -97,7 +97,12 @@ def protocol_error(request, exc):
 
 @api.exception_handler(membership.RoomError)
 def room_error(request, exc):
-    status = {protocol.FORBIDDEN: 403, protocol.NOT_FOUND: 404, protocol.ROOM_TAKEN: 409}
+    status = {
+        protocol.FORBIDDEN: 403,
+        protocol.NOT_FOUND: 404,
+        protocol.INVALID_ROOM: 404,
+        protocol.ROOM_TAKEN: 409,
+    }
     return api.create_response(
         request, {"code": exc.code, "detail": exc.detail}, status=status.get(exc.code, 400)
     )

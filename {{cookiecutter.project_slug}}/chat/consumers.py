@@ -116,7 +116,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if await self.sent_away_if_draining():
             return
         try:
-            self.display_name = await database_sync_to_async(self.entering)(user)
+            self.display_name, seat = await database_sync_to_async(self.entering)(user)
         except membership.NotAMember:
             await self.refuse(protocol.CLOSE_FORBIDDEN, protocol.FORBIDDEN, membership.refusal())
             return
@@ -154,12 +154,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_history(room.shared_history(lambda: history.history_frame(self.room)))
         online = await room.list_online(self.channel_name, self.display_name)
         await self.announce_presence(room, online, joined=self.display_name)
+        if seat is not None:
+            # Asked again now that the socket is in the room: a removal or ban made
+            # between the first check and the join told the room before it was in it.
+            await self.stay_if_still_a_member()
+
+    async def stay_if_still_a_member(self):
+        try:
+            await database_sync_to_async(membership.seat)(self.scope["user"], self.room)
+        except membership.NotAMember:
+            await self.send_away_as_forbidden()
 
     def entering(self, user):
-        """The name ``user`` chats under; NotAMember if the room is private and they may
-        not open it. In one trip to the database's thread."""
-        membership.seat(user, self.room)
-        return identity.display_name(user, self.scope["session"])
+        """The name ``user`` chats under, and their membership of the room (None for a
+        public room); NotAMember if it is private and they may not open it. In one trip to
+        the database's thread."""
+        seat = membership.seat(user, self.room)
+        return identity.display_name(user, self.scope["session"]), seat
 
     async def count_socket(self):
         """Count this socket against its sender's and its address's caps
@@ -396,7 +407,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             changed, new = await change
         except protocol.ProtocolError as exc:
-            await self.send_frame(protocol.error(exc.code, exc.detail, client_id, frame["id"]))
+            exc.client_id = client_id
+            await self.send_frame(protocol.refusal(exc, frame["id"]))
             return
         except history.UNAVAILABLE:
             await self.send_frame(
@@ -536,9 +548,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if event.get("removed") == user_id or (
             "members" in event and user_id not in event["members"]
         ):
-            self.leaving = True
-            await self.send_frame(protocol.error(protocol.FORBIDDEN, membership.refusal()))
-            await self.close(code=protocol.CLOSE_FORBIDDEN)
+            await self.send_away_as_forbidden()
+
+    async def send_away_as_forbidden(self):
+        self.leaving = True
+        await self.send_frame(protocol.error(protocol.FORBIDDEN, membership.refusal()))
+        await self.close(code=protocol.CLOSE_FORBIDDEN)
 
     async def chat_unavailable(self, event):
         # The room's events can no longer reach this socket (chat.local_rooms).

@@ -84,6 +84,8 @@ def edit_message(*, room, message_id, user, guest_key, text):
     with transaction.atomic():
         message = changeable_message(room, message_id)
         message_rights.check_may_edit(user, guest_key, message)
+        # Muted, or no longer a member: no new words, in a new message or an old one.
+        membership.check_may_post(user, room)
         message.text = text
         message.edited_at = timezone.now()
         message.save(update_fields=["text", "edited_at"])

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -88,15 +89,22 @@ def act(request, room):
     action = request.POST.get("action")
     username = request.POST.get("username", "").strip().lstrip("@")
     if action == "invite":
-        for name in usernames(username):
-            membership.invite(request.user, room, name, request.POST.get("role", membership.MEMBER))
+        names = usernames(username)
+        membership.users_named(names)  # all known, or none invited
+        for name in names:
+            membership.invite(request.user, room, name)
         messages.success(request, _("Invited."))
+    elif action == "unban":
+        membership.invite(request.user, room, username)
+        messages.success(request, _("%(name)s can come back.") % {"name": username})
+    elif action == "role":
+        membership.set_role(request.user, room, username, request.POST.get("role", ""))
+        messages.success(request, _("Saved."))
     elif action == "mute":
-        try:
-            minutes = int(request.POST.get("minutes", ""))
-        except ValueError:
-            raise membership.RoomError("invalid_frame", _("Choose how long.")) from None
-        membership.mute(request.user, room, username, minutes * 60)
+        minutes = request.POST.get("minutes", "")
+        if minutes not in {str(choice) for choice in MUTE_CHOICES}:
+            raise membership.RoomError("invalid_frame", _("Choose how long."))
+        membership.mute(request.user, room, username, int(minutes) * 60)
         messages.success(request, _("%(name)s is muted.") % {"name": username})
     elif action == "unmute":
         membership.mute(request.user, room, username, 0)
@@ -109,7 +117,7 @@ def act(request, room):
         messages.success(request, _("You have left %(room)s.") % {"room": room.name})
     elif action == "link":
         key = membership.make_invite_link_key(request.user, room)
-        return request.build_absolute_uri(f"/invite/{key}/")
+        return request.build_absolute_uri(reverse("private:invite", args=[key]))
     elif action == "revoke_link":
         membership.revoke_invite_link(request.user, room)
         messages.success(request, _("The invite link no longer works."))

@@ -15,6 +15,7 @@ public.
 """
 
 import hashlib
+import logging
 import re
 import secrets
 from datetime import timedelta
@@ -23,12 +24,16 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chat import protocol
 from chat.models import Membership, Message, ModerationAction, Room
-from chat.rooms import InvalidRoomName, group_name, normalize_room_name
+from chat.outages import LAYER_UNAVAILABLE
+from chat.rooms import PROBE_ROOM, InvalidRoomName, group_name, normalize_room_name
+
+logger = logging.getLogger(__name__)
 
 KEEPS_MEMBERS = True
 
@@ -41,6 +46,8 @@ MODERATING = {OWNER, MODERATOR}
 DIRECT_NAME = re.compile(r"dm:(\d+):(\d+)")
 # The longest a moderator may mute a member for.
 MAX_MUTE = timedelta(days=30)
+# The most members one request may add: more is a job for an invite link.
+MAX_ADDED_AT_ONCE = 50
 # The prefix of an invite link's key, to tell one apart from other secrets.
 INVITE_KEY_PREFIX = "inv_"
 
@@ -112,6 +119,11 @@ class RoomError(Exception):
 def users_named(usernames):
     """The active users of ``usernames``; RoomError (not_found) naming any that is not one."""
     usernames = list(dict.fromkeys(usernames))
+    if len(usernames) > MAX_ADDED_AT_ONCE:
+        raise RoomError(
+            protocol.INVALID_FRAME,
+            _("Add at most %(max)d members at once.") % {"max": MAX_ADDED_AT_ONCE},
+        )
     users = {
         user.get_username(): user
         for user in get_user_model().objects.filter(username__in=usernames, is_active=True)
@@ -147,12 +159,16 @@ def create_private_room(owner, name, member_usernames=()):
     taken = RoomError(
         protocol.ROOM_TAKEN, _("A room of this name exists already. Choose another name.")
     )
-    # A public room's messages would become its new members' to read.
-    if Message.objects.filter(room=name).exists():
+    # The probe's room must stay open to the probe.
+    if name == PROBE_ROOM:
         raise taken
     try:
         with transaction.atomic():
             room = Room.objects.create(name=name, created_by=owner)
+            # Checked once the name is taken (a message saved from now on is refused as
+            # a non-member's): a public room's messages would become its new members'.
+            if Message.objects.filter(room=name).exists():
+                raise taken
             Membership.objects.create(room=room, user=owner, role=OWNER)
             Membership.objects.bulk_create(Membership(room=room, user=user) for user in members)
             ModerationAction.objects.bulk_create(
@@ -217,26 +233,29 @@ def conversations(user):
     found = []
     for membership in memberships:
         room = membership.room
-        unread = Message.objects.filter(
-            room=room.name, id__gt=membership.last_read_id, deleted=False
-        ).exclude(user=user)
+        unread = Q(id__gt=membership.last_read_id, deleted=False) & ~Q(user=user)
+        counts = Message.objects.filter(room=room.name).aggregate(
+            last_id=Max("id"),
+            unread=Count("id", filter=unread),
+            mentions=Count("id", filter=unread & Q(text__iregex=mention_pattern(user))),
+        )
         found.append(
             {
                 "name": room.name,
                 "title": title(room, user),
                 "direct": bool(room.pair),
                 "role": membership.role,
-                "unread": unread.count(),
-                "mentions": unread.filter(text__iregex=mention_pattern(user)).count(),
-                "last_id": Message.objects.filter(room=room.name)
-                .order_by("-id")
-                .values_list("id", flat=True)
-                .first()
-                or 0,
+                "unread": counts["unread"],
+                "mentions": counts["mentions"],
+                "last_id": counts["last_id"] or 0,
             }
         )
     found.sort(key=lambda room: room["last_id"], reverse=True)
     return found
+
+
+def last_message_id(room_name):
+    return Message.objects.filter(room=room_name).aggregate(last=Max("id"))["last"] or 0
 
 
 def mention_pattern(user):
@@ -258,6 +277,8 @@ def mark_read(user, room_name, message_id):
     the marker now, or None where read markers are not kept (public rooms, guests)."""
     if not user.is_authenticated:
         return None
+    # No further than the room's last message: a marker ahead of it would hide the next.
+    message_id = min(message_id, last_message_id(room_name))
     membership = Membership.objects.filter(room__name=room_name, user=user, banned=False)
     membership.filter(last_read_id__lt=message_id).update(last_read_id=message_id)
     return membership.values_list("last_read_id", flat=True).first()
@@ -313,27 +334,40 @@ def record(room, actor, action, target=None, detail=""):
 
 
 @transaction.atomic
-def invite(actor, room, username, role=MEMBER):
-    """The owner adds ``username`` to the room (or lifts their ban, or changes their
-    role)."""
+def invite(actor, room, username):
+    """The owner adds ``username`` to the room as a member, or lets them back in if they
+    were banned. A member already in keeps their role."""
+    if acting_seat(actor, room).role != OWNER or room.pair:
+        raise forbidden()
+    (user,) = users_named([username])
+    # What was said before they came is not news to them.
+    seat, made = Membership.objects.get_or_create(
+        room=room, user=user, defaults={"last_read_id": last_message_id(room.name)}
+    )
+    if made:
+        record(room, actor, ModerationAction.INVITE, user)
+    elif seat.banned:
+        seat.banned = False
+        seat.role = MEMBER
+        seat.save(update_fields=["banned", "role"])
+        record(room, actor, ModerationAction.UNBAN, user)
+
+
+@transaction.atomic
+def set_role(actor, room, username, role):
+    """The owner makes a member a moderator, an owner, or a member again. Another owner's
+    role is theirs to give up (by leaving), not anyone else's to take."""
     if acting_seat(actor, room).role != OWNER or room.pair:
         raise forbidden()
     if role not in ROLES:
         raise RoomError(protocol.INVALID_FRAME, _("No such role."))
-    (user,) = users_named([username])
-    seat, made = Membership.objects.get_or_create(room=room, user=user, defaults={"role": role})
-    if made:
-        record(room, actor, ModerationAction.INVITE, user, role)
-        return
-    if seat.role == OWNER and seat.user_id == actor.pk:
+    seat = target_seat(room, username)
+    if seat.banned or seat.role == OWNER:
         raise forbidden()
-    if seat.banned:
-        seat.banned = False
-        record(room, actor, ModerationAction.UNBAN, user)
     if seat.role != role:
-        record(room, actor, ModerationAction.ROLE, user, role)
-    seat.role = role
-    seat.save(update_fields=["banned", "role"])
+        seat.role = role
+        seat.save(update_fields=["role"])
+        record(room, actor, ModerationAction.ROLE, seat.user, role)
 
 
 def mute(actor, room, username, seconds):
@@ -344,7 +378,8 @@ def mute(actor, room, username, seconds):
         seat = target_seat(room, username)
         if not may_manage(acting, seat):
             raise forbidden()
-        until = timezone.now() + min(timedelta(seconds=max(seconds, 0)), MAX_MUTE)
+        seconds = min(max(seconds, 0), MAX_MUTE.total_seconds())
+        until = timezone.now() + timedelta(seconds=seconds)
         seat.muted_until = until if seconds > 0 else None
         seat.save(update_fields=["muted_until"])
         if seconds > 0:
@@ -378,7 +413,9 @@ def leave(user, room):
         seat = acting_seat(user, room)
         if room.pair:
             raise forbidden()
-        if seat.role == OWNER and not room.memberships.filter(role=OWNER).exclude(pk=seat.pk):
+        # Locked: of two owners leaving at once, the second sees the first gone.
+        owners = room.memberships.select_for_update().filter(role=OWNER, banned=False)
+        if seat.role == OWNER and not owners.exclude(pk=seat.pk).exists():
             raise RoomError(
                 protocol.FORBIDDEN, _("Give the room another owner before you leave it.")
             )
@@ -388,10 +425,15 @@ def leave(user, room):
 
 def tell_room(room_name, **change):
     """Tell the room's sockets, on every server process, who may no longer be in it: the
-    user id ``removed``, or everyone but the ids in ``members``."""
-    async_to_sync(get_channel_layer().group_send)(
-        group_name(room_name), {"type": "chat.members", **change}
-    )
+    user id ``removed``, or everyone but the ids in ``members``. With Redis away the
+    change stands, and the sockets learn it when they next join: they are closed while
+    Redis is away (chat.consumers)."""
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            group_name(room_name), {"type": "chat.members", **change}
+        )
+    except LAYER_UNAVAILABLE:
+        logger.warning("Could not tell room %r of a change of members.", room_name, exc_info=True)
 
 
 # -- Invite links ----------------------------------------------------------------------------
@@ -431,7 +473,9 @@ def room_invited_to(key):
 def join_by_link(user, room):
     """Make ``user`` a member of the room they have the invite link of; RoomError if they
     are banned from it."""
-    seat, made = Membership.objects.get_or_create(room=room, user=user)
+    seat, made = Membership.objects.get_or_create(
+        room=room, user=user, defaults={"last_read_id": last_message_id(room.name)}
+    )
     if seat.banned:
         raise RoomError(protocol.FORBIDDEN, _("You cannot join this room."))
     if made:

@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 
 ROOM_NAME_MAX_LENGTH = 200
 GROUP_PREFIX = "chat."
+# The room `manage.py chat_probe` sends its message round, unless told another.
+PROBE_ROOM = "chat-probe"
 
 
 class InvalidRoomName(ValueError):

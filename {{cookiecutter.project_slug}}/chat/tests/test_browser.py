@@ -1043,7 +1043,7 @@ def test_the_members_page_on_a_phone_and_in_korean(start_server, open_room, scre
         "users = get_user_model().objects; "
         "alice = users.get(username='alice'); "
         "room = membership.create_private_room(alice, 'team', ['bob', 'carol']); "
-        "membership.invite(alice, room, 'carol', 'moderator'); "
+        "membership.set_role(alice, room, 'carol', 'moderator'); "
         "membership.mute(alice, room, 'bob', 600)",
     )
     alice = logged_in(open_room, server, "alice", password, screen=screen, locale=locale)

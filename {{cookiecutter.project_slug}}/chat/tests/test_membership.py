@@ -243,13 +243,19 @@ async def test_a_read_in_one_tab_reaches_the_users_other_tabs(join, cookies):
 
 async def test_a_read_marker_never_moves_back(join, cookies):
     await private_room("team", "alice", "bob")
+    earlier, later = [
+        await database_sync_to_async(Message.objects.create)(
+            room="team", display_name="alice", text=text
+        )
+        for text in ("one", "two")
+    ]
     bob = await join("team", cookie=await cookies("bob"))
-    await bob.send_json_to({"type": "chat.read", "id": 9})
+    await bob.send_json_to({"type": "chat.read", "id": later.id})
     await bob.receive_json_from()
 
-    await bob.send_json_to({"type": "chat.read", "id": 4})
+    await bob.send_json_to({"type": "chat.read", "id": earlier.id})
 
-    assert (await bob.receive_json_from())["id"] == 9
+    assert (await bob.receive_json_from())["id"] == later.id
 
 
 async def test_public_rooms_and_guests_keep_no_read_marker(join):
@@ -271,7 +277,7 @@ async def test_a_bad_read_gets_an_error(join, read_id):
 
 async def test_a_moderator_deletes_anyones_message_and_it_is_recorded(join, cookies):
     await private_room("team", "alice", "bob", "carol")
-    await moderate("invite", "alice", "team", "carol", "moderator")
+    await moderate("set_role", "alice", "team", "carol", "moderator")
     bob = await join("team", cookie=await cookies("bob"))
     carol = await join("team", cookie=await cookies("carol"))
     await bob.send_json_to({"message": "spam"})
@@ -284,7 +290,7 @@ async def test_a_moderator_deletes_anyones_message_and_it_is_recorded(join, cook
         assert (await socket.receive_json_from())["type"] == protocol.CHAT_DELETE
     assert (await actions("team"))[-1] == ("carol", "delete_message", "bob")
     # Made a plain member again, she may not: the right is read on each delete.
-    await moderate("invite", "alice", "team", "carol", "member")
+    await moderate("set_role", "alice", "team", "carol", "member")
     await bob.send_json_to({"message": "more spam"})
     second = await bob.receive_json_from()
     await carol.receive_json_from()
@@ -537,3 +543,105 @@ async def test_a_ban_closes_the_members_sockets_on_every_process(start_server):
     async with socket("bob", one) as again:
         assert (await receive(again, protocol.ERROR))["code"] == protocol.FORBIDDEN
         assert await wait_closed(again) == protocol.CLOSE_FORBIDDEN
+
+
+# -- What the review of this module found -----------------------------------------------------
+
+
+def test_an_owner_cannot_take_another_owners_role_and_invites_keep_roles():
+    room = make_room("team", "alice", "bob", "carol")
+    membership.set_role(user("alice"), room, "bob", "owner")
+    membership.set_role(user("alice"), room, "carol", "moderator")
+
+    with pytest.raises(membership.RoomError):
+        membership.set_role(user("bob"), room, "alice", "member")
+    membership.invite(user("alice"), room, "carol")
+
+    roles = dict(room.memberships.values_list("user__username", "role"))
+    assert roles == {"alice": "owner", "bob": "owner", "carol": "moderator"}
+
+
+def test_members_who_come_later_start_with_the_history_read():
+    room = make_room("team", "alice")
+    Message.objects.create(room="team", display_name="alice", text="before bob")
+    user("bob")
+    membership.invite(user("alice"), room, "bob")
+
+    (team,) = membership.conversations(user("bob"))
+    assert team["unread"] == 0
+
+
+@pytest.mark.parametrize("minutes", ["", "-5", "10000000000000", "9"])
+def test_the_members_page_mutes_only_for_the_times_it_offers(client, minutes):
+    make_room("team", "alice", "bob")
+    client.force_login(user("alice"))
+
+    page = client.post(
+        "/members/team/", {"action": "mute", "username": "bob", "minutes": minutes}, follow=True
+    )
+
+    assert page.status_code == 200
+    assert Membership.objects.get(user__username="bob").muted_until is None
+
+
+def test_a_mute_longer_than_the_longest_is_the_longest():
+    room = make_room("team", "alice", "bob")
+    membership.mute(user("alice"), room, "bob", 10**15)
+    until = Membership.objects.get(user__username="bob").muted_until
+    assert until <= timezone.now() + membership.MAX_MUTE
+
+
+async def test_a_read_marker_goes_no_further_than_the_last_message(join, cookies):
+    await private_room("team", "alice", "bob")
+    message = await database_sync_to_async(Message.objects.create)(
+        room="team", display_name="alice", text="x"
+    )
+    bob = await join("team", cookie=await cookies("bob"))
+
+    await bob.send_json_to({"type": "chat.read", "id": message.id + 1000})
+
+    assert (await bob.receive_json_from())["id"] == message.id
+
+
+async def test_a_muted_member_cannot_edit_either(join, cookies):
+    await private_room("team", "alice", "bob")
+    bob = await join("team", cookie=await cookies("bob"))
+    await bob.send_json_to({"message": "fine words"})
+    message = await bob.receive_json_from()
+    await moderate("mute", "alice", "team", "bob", 60)
+
+    await bob.send_json_to({"type": "chat.edit", "id": message["id"], "message": "other words"})
+
+    refusal = await bob.receive_json_from()
+    assert (refusal["code"], refusal["id"]) == (protocol.MUTED, message["id"])
+    assert refusal["retry_after"] > 0
+
+
+def test_the_probes_room_stays_public():
+    with pytest.raises(membership.RoomError) as taken:
+        make_room("chat-probe", "mallory")
+    assert taken.value.code == protocol.ROOM_TAKEN
+
+
+def test_the_admin_neither_renames_nor_deletes_a_private_room(admin_client):
+    room = make_room("team", "alice")
+    page = admin_client.get(f"/admin/chat/room/{room.pk}/change/")
+    assert "name" not in page.context["adminform"].form.fields
+    assert admin_client.get(f"/admin/chat/room/{room.pk}/delete/").status_code == 403
+    message = Message.objects.create(room="team", display_name="alice", text="x")
+    page = admin_client.get(f"/admin/chat/message/{message.pk}/change/")
+    assert "room" not in page.context["adminform"].form.fields
+
+
+def test_a_removal_stands_when_the_room_cannot_be_told(monkeypatch):
+    room = make_room("team", "alice", "bob")
+
+    async def redis_away(*arguments):
+        raise OSError("the channel layer is away")
+
+    monkeypatch.setattr(type(membership.get_channel_layer()), "group_send", redis_away)
+    if not membership.LAYER_UNAVAILABLE:
+        pytest.skip("the in-memory layer cannot be away")
+    membership.remove(user("alice"), room, "bob")
+
+    assert not room.memberships.filter(user__username="bob").exists()

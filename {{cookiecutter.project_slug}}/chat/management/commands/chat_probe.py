@@ -22,7 +22,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from chat import history, protocol
-from chat.rooms import InvalidRoomName, normalize_room_name
+from chat.rooms import PROBE_ROOM, InvalidRoomName, normalize_room_name
 
 SOCKET_SCHEMES = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
 ORIGIN_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
@@ -42,7 +42,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("url", help="the site's address: scheme, host and port")
-        parser.add_argument("--room", default="chat-probe", help="default: %(default)s")
+        parser.add_argument("--room", default=PROBE_ROOM, help="default: %(default)s")
         parser.add_argument("--username", default="chat-probe", help="default: %(default)s")
         parser.add_argument(
             "--timeout",

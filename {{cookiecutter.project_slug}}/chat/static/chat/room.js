@@ -380,8 +380,10 @@ function personName(name, guest) {
   return link;
 }
 
+// "@username" as a word, as the server counts mentions: not inside an e-mail address, nor
+// the start of a longer name.
 const escapedMe = me.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-const MENTION_OF_ME = new RegExp(`(?<![\\w@])@${escapedMe}(?![\\w])`, "i");
+const MENTION_OF_ME = new RegExp(`(^|[^\\p{L}\\p{N}_@])@${escapedMe}(?![\\p{L}\\p{N}_])`, "iu");
 
 function mentionsMe(text) {
   return !meIsGuest && typeof text === "string" && MENTION_OF_ME.test(text);
