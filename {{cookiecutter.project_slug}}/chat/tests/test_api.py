@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
@@ -16,8 +15,9 @@ from django.db import DatabaseError
 from django.test import AsyncClient, override_settings
 from websockets.asyncio.client import connect as open_websocket
 
-from chat import api_tokens, protocol, ratelimit
+from chat import api_tokens, protocol
 from chat.models import ApiToken, Message
+from chat.outages import LAYER_UNAVAILABLE
 from chat.tests.conftest import uses_redis
 from chat.tests.servers import HOST, ORIGIN, manage, receive, room_url
 
@@ -70,9 +70,12 @@ async def test_a_request_without_a_valid_token_is_refused(authorization):
     assert response.json()["code"] == "unauthorized"
 
 
-async def test_a_database_that_fails_the_tokens_check_gets_json_503(key, monkeypatch):
+@pytest.mark.parametrize("outage", [DatabaseError, *LAYER_UNAVAILABLE])
+async def test_an_outage_outside_the_views_gets_json_503(key, monkeypatch, outage):
+    # The database or Redis failing the token's check (or the flood limit, or a room's
+    # members): JSON, as every answer of the API.
     def fail(key):
-        raise DatabaseError("the database is away")
+        raise outage("away")
 
     monkeypatch.setattr(api_tokens, "user_for", fail)
 
@@ -80,22 +83,6 @@ async def test_a_database_that_fails_the_tokens_check_gets_json_503(key, monkeyp
 
     assert (response.status_code, response["Retry-After"]) == (503, "5")
     assert response.json()["code"] == protocol.UNAVAILABLE
-
-
-async def test_redis_away_from_the_flood_limit_gets_json_503(key, monkeypatch):
-    if not uses_redis():
-        pytest.skip("the flood limit is kept in memory, which cannot go away")
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
-    async def fail(self, *arguments, **options):
-        raise RedisConnectionError("Redis is away")
-
-    limit = type(ratelimit.flood_limit_for(get_channel_layer()))
-    monkeypatch.setattr(limit, "take", fail)
-
-    response = await get("/api/rooms/", key)
-
-    assert (response.status_code, response.json()["code"]) == (503, protocol.UNAVAILABLE)
 
 
 async def test_the_token_of_an_inactive_user_is_refused():

@@ -956,6 +956,7 @@ def test_two_users_write_in_a_direct_message_and_a_third_is_refused(start_server
     expect(alice.locator("#status")).to_have_text("Connected")
     expect(alice.locator("h1")).to_have_text("@bob")
     send(alice, "hi bob, just us")
+    saved_items(alice, 1)
 
     # Bob finds it in his list with one unread message, and opens it.
     go_to(bob, server, "/")
@@ -1009,6 +1010,9 @@ def test_an_unread_badge_clears_when_read_in_another_tab(start_server, open_room
     expect(team.locator(".unread")).to_have_text("2")
     expect(team.locator(".mentions")).to_have_text("@1")
     screenshot(elsewhere, "unread")
+    lobby = elsewhere.context.new_page()
+    lobby.goto(f"http://{HOST}:{server.port}/")
+    expect(lobby.locator(".conversations a", has_text="team").locator(".unread")).to_have_text("2")
 
     # His second tab, in the same browser, opens the room and reads it.
     reading = elsewhere.context.new_page()
@@ -1017,9 +1021,12 @@ def test_an_unread_badge_clears_when_read_in_another_tab(start_server, open_room
     expect(reading.locator("#messages li.mention")).to_have_count(1)
     screenshot(reading, "mention")
 
-    # The first tab hears of it at once.
+    # The first tab hears of it at once; the lobby, which has no socket, once it is looked
+    # at again.
     expect(team.locator(".unread")).to_be_hidden()
     expect(team.locator(".mentions")).to_be_hidden()
+    lobby.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(lobby.locator(".conversations a", has_text="team").locator(".unread")).to_be_hidden()
     elsewhere.reload()
     expect(elsewhere.locator(".conversations a", has_text="team").locator(".unread")).to_be_hidden()
 

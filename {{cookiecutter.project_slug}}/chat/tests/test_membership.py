@@ -631,17 +631,3 @@ def test_the_admin_neither_renames_nor_deletes_a_private_room(admin_client):
     message = Message.objects.create(room="team", display_name="alice", text="x")
     page = admin_client.get(f"/admin/chat/message/{message.pk}/change/")
     assert "room" not in page.context["adminform"].form.fields
-
-
-def test_a_removal_stands_when_the_room_cannot_be_told(monkeypatch):
-    room = make_room("team", "alice", "bob")
-
-    async def redis_away(*arguments):
-        raise OSError("the channel layer is away")
-
-    monkeypatch.setattr(type(membership.get_channel_layer()), "group_send", redis_away)
-    if not membership.LAYER_UNAVAILABLE:
-        pytest.skip("the in-memory layer cannot be away")
-    membership.remove(user("alice"), room, "bob")
-
-    assert not room.memberships.filter(user__username="bob").exists()
