@@ -454,7 +454,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_history(page, frame.get("client_id"))
 
     async def send_missed(self, frame):
-        page = history.resume_frame(self.room, frame["after"])
+        page = history.resume_frame(self.room, frame["after"], frame.get("changed_since"))
         await self.send_history(page, frame.get("client_id"))
 
     async def send_history(self, reading, client_id=None):

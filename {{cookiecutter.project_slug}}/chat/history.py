@@ -6,6 +6,8 @@ connections. A project that does not save messages has, in this module's place, 
 the same names that keeps nothing.
 """
 
+from datetime import timedelta
+
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
@@ -17,6 +19,13 @@ from chat import identity, membership, message_rights, protocol
 from chat.models import Message, ModerationAction, Room
 
 KEEPS_HISTORY = True
+
+# Changes to messages a client already has that one resume gives back; beyond that, the
+# client is told to reload.
+MAX_RESUMED_CHANGES = 200
+# Server processes' clocks may differ a little: changes a client saw already may come
+# again (clients apply a change once), none it missed may be left out.
+CLOCK_MARGIN = timedelta(seconds=60)
 
 # What the functions below raise when the database fails them; the consumer answers with
 # an error frame instead of closing the socket.
@@ -87,8 +96,8 @@ def edit_message(*, room, message_id, user, guest_key, text):
         # Muted, or no longer a member: no new words, in a new message or an old one.
         membership.check_may_post(user, room)
         message.text = text
-        message.edited_at = timezone.now()
-        message.save(update_fields=["text", "edited_at"])
+        message.edited_at = message.changed_at = timezone.now()
+        message.save(update_fields=["text", "edited_at", "changed_at"])
     return protocol.chat_edit(message.id, message.text, message.edited_at), True
 
 
@@ -110,7 +119,8 @@ def erase_message(*, room, message_id, user, guest_key):
         message_rights.check_may_delete(user, guest_key, message)
         message.text = ""
         message.deleted = True
-        message.save(update_fields=["text", "deleted"])
+        message.changed_at = timezone.now()
+        message.save(update_fields=["text", "deleted", "changed_at"])
         private = membership.private_room(room)
         if private is not None and not message_rights.wrote(user, guest_key, message):
             membership.record(
@@ -119,14 +129,16 @@ def erase_message(*, room, message_id, user, guest_key):
     return protocol.chat_delete(message.id), True
 
 
-def page_frame(messages, limit, recovered=None):
+def page_frame(messages, limit, recovered=None, changes=None):
     """A chat.history frame of the first ``limit`` of ``messages`` (read one further, to
-    tell whether more follow), oldest first."""
+    tell whether more follow), oldest first; with the messages ``changes`` too, if
+    given."""
     page = sorted(messages[:limit], key=lambda message: message.id)
     return protocol.chat_history(
         [message_frame(message) for message in page],
         more=len(messages) > limit,
         recovered=recovered,
+        changes=None if changes is None else [message_frame(message) for message in changes],
     )
 
 
@@ -147,17 +159,30 @@ def history_frame(room, before_id=None, limit=None):
 
 
 @database_sync_to_async
-def resume_frame(room, after_id):
+def resume_frame(room, after_id, changed_since=None):
     """The room's first page of messages after ``after_id``, whether newer ones exist, and
     whether the history resumed from is intact: the room still has the message
     ``after_id`` (the last one the client had) or a later one. If it has neither, what
     the client had is gone (lost with a database restored from an older backup, say) and
-    what follows cannot be trusted to be whole. A message deleted since is not missed."""
+    what follows cannot be trusted to be whole. A message deleted since is not missed.
+
+    With ``changed_since`` (the latest time the client saw), also the messages up to
+    ``after_id`` edited or deleted since then, which the client still shows as they
+    were; if there are more than MAX_RESUMED_CHANGES, it had better reload."""
     limit = page_size()
     messages = Message.objects.filter(room=room)
     missed = list(messages.filter(id__gt=after_id).order_by("id")[: limit + 1])
     intact = after_id == 0 or messages.filter(id__gte=after_id).exists()
-    return page_frame(missed, limit, recovered=intact)
+    changes = None
+    if changed_since is not None:
+        changes = list(
+            messages.filter(
+                id__lte=after_id, changed_at__gte=changed_since - CLOCK_MARGIN
+            ).order_by("id")[: MAX_RESUMED_CHANGES + 1]
+        )
+        if len(changes) > MAX_RESUMED_CHANGES:
+            intact, changes = False, []
+    return page_frame(missed, limit, recovered=intact, changes=changes)
 
 
 def delete_sent_message(room, display_name, client_id):

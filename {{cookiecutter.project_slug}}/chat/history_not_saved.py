@@ -43,7 +43,7 @@ async def history_frame(room, before_id=None, limit=None):
     return protocol.chat_history([], more=False)
 
 
-async def resume_frame(room, after_id):
+async def resume_frame(room, after_id, changed_since=None):
     # Nothing sent while the client was away can be given back.
     return protocol.chat_history([], more=False, recovered=False)
 

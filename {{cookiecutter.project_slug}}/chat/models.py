@@ -21,6 +21,8 @@ class Message(models.Model):
     text = models.TextField()
     created = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
+    # When it was last edited or deleted: what a client that was away asks for on resuming.
+    changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # A deleted message keeps its place (ids, the order of history, what clients resume
     # from) and who wrote it, but not its text, which is emptied.
     deleted = models.BooleanField(default=False)
@@ -30,7 +32,10 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["room", "id"], name="chat_message_room_id")]
+        indexes = [
+            models.Index(fields=["room", "id"], name="chat_message_room_id"),
+            models.Index(fields=["room", "changed_at"], name="chat_message_room_changed"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["room", "display_name", "client_id"],

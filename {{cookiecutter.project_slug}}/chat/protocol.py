@@ -9,7 +9,7 @@ README's tables in step with ERROR_CODES and CLOSE_CODES.
 import json
 import math
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from django.utils.timesince import timeuntil
@@ -231,12 +231,15 @@ def chat_read(room, message_id):
     return {"type": CHAT_READ, "room": room, "id": message_id}
 
 
-def chat_history(messages, *, more, recovered=None):
+def chat_history(messages, *, more, recovered=None, changes=None):
     """A page of messages. An answer to chat.resume says whether it ``recovered`` all that
-    the client missed, or the history it asked from is gone and the client must reload."""
+    the client missed, or the history it asked from is gone and the client must reload;
+    and, if asked, the ``changes`` (edits and deletions) to messages the client had."""
     frame = {"type": CHAT_HISTORY, "messages": messages, "more": more}
     if recovered is not None:
         frame["recovered"] = recovered
+    if changes is not None:
+        frame["changes"] = changes
     return frame
 
 
@@ -390,7 +393,25 @@ def _history_fields(frame, max_message_length):
 
 
 def _resume_fields(frame, max_message_length):
-    return {"after": validate_message_id(frame.get("after"), "after")}
+    fields = {"after": validate_message_id(frame.get("after"), "after")}
+    if "changed_since" in frame:
+        fields["changed_since"] = validate_time(frame["changed_since"], "changed_since")
+    return fields
+
+
+def validate_time(value, field):
+    """An ISO 8601 time with its offset from UTC, as the server sends them."""
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.utcoffset() is None:
+        raise ProtocolError(
+            INVALID_FRAME,
+            _('"%(field)s" must be a time in ISO 8601, with its offset from UTC.')
+            % {"field": field},
+        )
+    return moment
 
 
 def _edit_fields(frame, max_message_length):

@@ -808,6 +808,39 @@ def test_an_edit_saved_while_disconnected_goes_once_the_server_is_back(
     stop_server(restarted)
 
 
+def test_a_page_back_from_away_shows_the_edits_and_deletions_it_missed(
+    start_server, open_room, room
+):
+    if not history.KEEPS_HISTORY:
+        pytest.skip("messages are not saved: there are none to change")
+    server = start_server()
+    bob = open_room(server, room)
+    send(bob, "as it was")
+    send(bob, "soon gone")
+    saved_items(bob, 2)
+    stop_server(server)
+    expect(bob.locator("#status")).to_contain_text("Disconnected")
+
+    # Changed while the page was away (by a moderator on another process, say).
+    in_the_servers_database(
+        start_server,
+        "from django.apps import apps; from django.utils import timezone; "
+        "Message = apps.get_model('chat', 'Message'); now = timezone.now(); "
+        f"first, second = Message.objects.filter(room={room!r}).order_by('id'); "
+        "Message.objects.filter(pk=first.pk).update("
+        "text='as it is now', edited_at=now, changed_at=now); "
+        "Message.objects.filter(pk=second.pk).update(text='', deleted=True, changed_at=now)",
+    )
+    restarted = start_server(port=server.port)
+
+    # The reconnect waits out its backoff, capped at 30 s.
+    expect(messages(bob)).to_have_text(
+        ["as it is now", "This message was deleted."], timeout=45_000
+    )
+    expect(bob.locator("#messages li.message").first.locator(".edited")).to_have_text("(edited)")
+    stop_server(restarted)
+
+
 def test_a_change_that_arrives_before_its_message_is_kept_for_it(start_server, open_room, room):
     # Bob's page places a history page read before the edit and the deletion after them;
     # the changes must win over the older text it carries.

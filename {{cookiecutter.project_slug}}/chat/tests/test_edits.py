@@ -325,3 +325,49 @@ async def test_edits_and_deletes_reach_every_server_process(start_server):
 
         await alice.send(json.dumps({"type": "chat.delete", "id": message["id"]}))
         assert (await receive(bob, "chat.delete"))["id"] == message["id"]
+
+
+async def test_a_client_back_from_away_gets_the_edits_and_deletions_it_missed(join):
+    author = await join("lobby")
+    kept, edited, deleted = [await sent(author, text) for text in ("kept", "typo", "oops")]
+    # The latest time the client that goes away saw.
+    seen = edited["ts"]
+    await author.send_json_to({"type": "chat.edit", "id": edited["id"], "message": "fixed"})
+    await author.receive_json_from()
+    await author.send_json_to({"type": "chat.delete", "id": deleted["id"]})
+    await author.receive_json_from()
+
+    back = await join("lobby")
+    await back.send_json_to(
+        {"type": "chat.resume", "after": deleted["id"], "changed_since": seen, "client_id": "r"}
+    )
+
+    page = await back.receive_json_from()
+    assert (page["messages"], page["recovered"], page["client_id"]) == ([], True, "r")
+    changes = {change["id"]: change for change in page["changes"]}
+    assert kept["id"] not in changes
+    assert changes[edited["id"]]["message"] == "fixed"
+    assert (changes[deleted["id"]]["deleted"], changes[deleted["id"]]["message"]) == (True, "")
+
+
+async def test_too_many_changes_to_resume_tell_the_client_to_reload(join, monkeypatch):
+    monkeypatch.setattr(history, "MAX_RESUMED_CHANGES", 1)
+    author = await join("lobby")
+    messages = [await sent(author, text) for text in ("one", "two")]
+    for message in messages:
+        await author.send_json_to({"type": "chat.delete", "id": message["id"]})
+        await author.receive_json_from()
+
+    await author.send_json_to(
+        {"type": "chat.resume", "after": messages[-1]["id"], "changed_since": messages[0]["ts"]}
+    )
+
+    page = await author.receive_json_from()
+    assert (page["recovered"], page["changes"]) == (False, [])
+
+
+@pytest.mark.parametrize("since", ["yesterday", "2026-01-02T03:04:05", 7, True, None])
+async def test_a_bad_changed_since_gets_an_error(join, since):
+    socket = await join("lobby")
+    await socket.send_json_to({"type": "chat.resume", "after": 1, "changed_since": since})
+    assert (await socket.receive_json_from())["code"] == protocol.INVALID_FRAME

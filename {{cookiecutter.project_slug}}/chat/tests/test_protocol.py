@@ -53,6 +53,15 @@ def test_resume_frame_is_parsed():
     assert frame == {"type": protocol.CHAT_RESUME, "after": 7}
 
 
+def test_resume_frame_with_the_time_of_changes_is_parsed():
+    frame = protocol.parse_client_frame(
+        '{"type": "chat.resume", "after": 7, "changed_since": "2026-01-02T03:04:05.6+00:00"}',
+        max_message_length=1,
+    )
+
+    assert frame["changed_since"].isoformat() == "2026-01-02T03:04:05.600000+00:00"
+
+
 def readme_table_codes(header):
     """The first column of the README's table whose header row starts with ``header``."""
     readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")

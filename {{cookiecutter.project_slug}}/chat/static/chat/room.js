@@ -45,6 +45,13 @@ const input = document.getElementById("message-input");
 const shown = new Map();
 const typing = new Map(); // display name -> timer that hides them
 let lastId = null;
+// The latest server time this page has seen (a message's, or an edit's): on resuming, it
+// asks for the edits and deletions made since, to messages it already shows.
+let latestSeen = null;
+
+function noteSeen(time) {
+  if (time && (latestSeen === null || Date.parse(time) > Date.parse(latestSeen))) latestSeen = time;
+}
 let socket = null;
 let reconnectAttempts = 0;
 // When a server going away (a deploy) asked this client to come back, in ms.
@@ -265,6 +272,8 @@ function scrollToBottom() {
 // whether the message was new to the page.
 function placeMessage(frame) {
   if (frame.client_id) delivered(frame.client_id);
+  noteSeen(frame.ts);
+  noteSeen(frame.edited_at);
   if (frame.id !== undefined) {
     if (shown.has(frame.id)) {
       // A page read later may know of a change this page has not seen.
@@ -302,6 +311,8 @@ function showHistory(frame) {
   const heightBefore = messageList.scrollHeight;
   const wasAtBottom = atBottom();
   frame.messages.forEach(placeMessage);
+  // Edits and deletions made while this page was away, to messages it shows.
+  (frame.changes || []).forEach(changeMessage);
   // Once per page, not once per message.
   updateDividers();
   if (reply === "resume") {
@@ -644,6 +655,7 @@ function savedMessagePlaced(message) {
 
 // A message's new text, or its deletion, shown if it is later than what the page shows.
 function changeMessage(change) {
+  noteSeen(change.edited_at);
   const message = shown.get(change.id);
   if (!message) {
     keepForLater(change);
@@ -1020,7 +1032,10 @@ function requestHistory(kind, frame) {
 
 // Ask for the messages after the last one shown: those sent while disconnected.
 function requestResume() {
-  if (isOpen() && lastId !== null) requestHistory("resume", { type: TYPES.resume, after: lastId });
+  if (!isOpen() || lastId === null) return;
+  const resume = { type: TYPES.resume, after: lastId };
+  if (latestSeen !== null) resume.changed_since = latestSeen;
+  requestHistory("resume", resume);
 }
 
 function requestOlder() {
