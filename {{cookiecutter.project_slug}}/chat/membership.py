@@ -14,6 +14,7 @@ save messages has, in this module's place, one with the same names where every r
 public.
 """
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -23,6 +24,7 @@ from datetime import timedelta
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
@@ -46,6 +48,9 @@ MODERATING = {OWNER, MODERATOR}
 DIRECT_NAME = re.compile(r"dm:(\d+):(\d+)")
 # The longest a moderator may mute a member for.
 MAX_MUTE = timedelta(days=30)
+# How long the cache may say a room is public before the database is asked again. A room
+# made private says so in the cache at once.
+PUBLIC_KNOWN_SECONDS = 300
 # The most members one request may add: more is a job for an invite link.
 MAX_ADDED_AT_ONCE = 50
 # The prefix of an invite link's key, to tell one apart from other secrets.
@@ -65,16 +70,43 @@ def private_room(name):
     return Room.objects.filter(name=name).first()
 
 
+def kind_key(room_name):
+    return "chat:private:" + hashlib.sha256(room_name.encode()).hexdigest()
+
+
+def is_private(room_name):
+    """Whether the room ``room_name`` is private, from Django's cache where it can: every
+    join and message asks, and most rooms are public, so that a public room costs no
+    trip to the database. The database decides whenever the cache does not know."""
+    if DIRECT_NAME.fullmatch(room_name):
+        return True
+    try:
+        known = cache.get(kind_key(room_name))
+    except LAYER_UNAVAILABLE:
+        known = None
+    if known is None:
+        known = Room.objects.filter(name=room_name).exists()
+        # add, not set: a room made private since the database was read has said so
+        # already, and must not be taken back for public.
+        with contextlib.suppress(*LAYER_UNAVAILABLE):
+            cache.add(kind_key(room_name), known, None if known else PUBLIC_KNOWN_SECONDS)
+    return known
+
+
+def became_private(room_name):
+    """Tell the cache that ``room_name`` is private now, for good."""
+    with contextlib.suppress(*LAYER_UNAVAILABLE):
+        cache.set(kind_key(room_name), True, None)
+
+
 def seat(user, room_name):
     """The user's membership of the room ``room_name``, or None if the room is public;
     NotAMember if they may not open it."""
-    room = private_room(room_name)
-    if room is None:
-        if DIRECT_NAME.fullmatch(room_name):
-            raise NotAMember
+    if not is_private(room_name):
         return None
-    if not user.is_authenticated:
-        raise NotAMember
+    room = private_room(room_name)
+    if room is None or not user.is_authenticated:
+        raise NotAMember  # a direct conversation's name before its pair opened it
     membership = room.memberships.filter(user=user, banned=False).first()
     if membership is None:
         raise NotAMember
@@ -169,6 +201,7 @@ def create_private_room(owner, name, member_usernames=()):
             # a non-member's): a public room's messages would become its new members'.
             if Message.objects.filter(room=name).exists():
                 raise taken
+            transaction.on_commit(lambda: became_private(name))
             Membership.objects.create(room=room, user=owner, role=OWNER)
             Membership.objects.bulk_create(Membership(room=room, user=user) for user in members)
             ModerationAction.objects.bulk_create(
@@ -197,6 +230,7 @@ def direct_room(user, other):
     try:
         with transaction.atomic():
             room = Room.objects.create(name=f"dm:{pair}", pair=pair, created_by=user)
+            transaction.on_commit(lambda: became_private(room.name))
             Membership.objects.bulk_create(
                 [Membership(room=room, user=user), Membership(room=room, user=other)]
             )

@@ -631,3 +631,14 @@ def test_the_admin_neither_renames_nor_deletes_a_private_room(admin_client):
     message = Message.objects.create(room="team", display_name="alice", text="x")
     page = admin_client.get(f"/admin/chat/message/{message.pk}/change/")
     assert "room" not in page.context["adminform"].form.fields
+
+
+async def test_a_name_known_as_public_is_refused_at_once_once_made_private(connect, join, cookies):
+    # Whether a room is private is kept in the cache, so that public rooms cost no trip to
+    # the database: a room made private must say so there at once.
+    guest = await join("was-public")
+    await guest.disconnect()
+
+    await private_room("was-public", "alice")
+
+    await refused(connect, "was-public", await cookies("mallory"))
