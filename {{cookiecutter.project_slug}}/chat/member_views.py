@@ -148,8 +148,7 @@ def direct(request, username):
     other = get_object_or_404(get_user_model(), username=username, is_active=True)
     if other.pk == request.user.pk:
         return redirect("chat:lobby")
-    low, high = sorted([request.user.pk, other.pk])
-    existing = Room.objects.filter(pair=f"{low}:{high}").first()
+    existing = membership.existing_direct_room(request.user, other)
     if existing is None and request.method == "POST":
         existing = membership.direct_room(request.user, other)
     if existing is not None:

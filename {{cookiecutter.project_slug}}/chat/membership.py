@@ -168,14 +168,22 @@ def users_named(usernames):
     return [users[name] for name in usernames]
 
 
-def check_public_name(name):
-    """RoomError unless ``name`` may be opened as a public room."""
+def check_not_kept_for_direct_messages(name):
     if DIRECT_NAME.fullmatch(name):
         raise RoomError(protocol.INVALID_ROOM, _("Names like this are kept for direct messages."))
+
+
+def room_taken():
+    return RoomError(
+        protocol.ROOM_TAKEN, _("A room of this name exists already. Choose another name.")
+    )
+
+
+def check_public_name(name):
+    """RoomError unless ``name`` may be opened as a public room."""
+    check_not_kept_for_direct_messages(name)
     if private_room(name) is not None:
-        raise RoomError(
-            protocol.ROOM_TAKEN, _("A room of this name exists already. Choose another name.")
-        )
+        raise room_taken()
 
 
 def create_private_room(owner, name, member_usernames=()):
@@ -185,12 +193,9 @@ def create_private_room(owner, name, member_usernames=()):
         name = normalize_room_name(name)
     except InvalidRoomName as exc:
         raise RoomError(protocol.INVALID_ROOM, str(exc)) from None
-    if DIRECT_NAME.fullmatch(name):
-        raise RoomError(protocol.INVALID_ROOM, _("Names like this are kept for direct messages."))
+    check_not_kept_for_direct_messages(name)
     members = [user for user in users_named(member_usernames) if user.pk != owner.pk]
-    taken = RoomError(
-        protocol.ROOM_TAKEN, _("A room of this name exists already. Choose another name.")
-    )
+    taken = room_taken()
     # The probe's room must stay open to the probe.
     if name == PROBE_ROOM:
         raise taken
@@ -217,16 +222,26 @@ def create_private_room(owner, name, member_usernames=()):
     return room
 
 
+def pair_of(user, other):
+    """The key of the direct conversation of two users: their ids, lower first."""
+    low, high = sorted([user.pk, other.pk])
+    return f"{low}:{high}"
+
+
+def existing_direct_room(user, other):
+    """The direct conversation of ``user`` and ``other``, if either has opened it."""
+    return Room.objects.filter(pair=pair_of(user, other)).first()
+
+
 def direct_room(user, other):
     """The direct conversation of ``user`` and ``other``, made the first time either opens
     it: a pair has one."""
     if not (user.is_authenticated and other.is_active) or user.pk == other.pk:
         raise RoomError(protocol.FORBIDDEN, _("You can only write to another user."))
-    low, high = sorted([user.pk, other.pk])
-    pair = f"{low}:{high}"
-    room = Room.objects.filter(pair=pair).first()
+    room = existing_direct_room(user, other)
     if room is not None:
         return room
+    pair = pair_of(user, other)
     try:
         with transaction.atomic():
             room = Room.objects.create(name=f"dm:{pair}", pair=pair, created_by=user)
