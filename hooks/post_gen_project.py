@@ -11,48 +11,21 @@ from pathlib import Path
 SECRET_KEY_PLACEHOLDER = "__SECRET_KEY__"
 SECRET_KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789!@#%^&*(-_=+)"
 
-PERSISTENCE_FILES = [
-    "chat/admin.py",
-    "chat/api.py",
-    "chat/api_tokens.py",
-    "chat/management/commands/chat_token.py",
-    "chat/member_urls.py",
-    "chat/member_views.py",
-    "chat/message_rights.py",
-    "chat/migrations",
-    "chat/models.py",
-    "chat/static/chat/conversations.js",
-    "chat/templates/chat/conversation_links.html",
-    "chat/templates/chat/direct.html",
-    "chat/templates/chat/invite.html",
-    "chat/templates/chat/members.html",
-    "chat/templates/chat/private.html",
-    "chat/tests/test_api.py",
-    "chat/tests/test_edits.py",
-    "chat/tests/test_membership.py",
-    "chat/tests/test_models.py",
-    "chat/tests/test_redis_outage_members.py",
-    "chat/tests/test_restart.py",
-]
-# Files with a stand-in of the same interface for projects that do not save messages: the
-# stand-in takes the file's place.
-PERSISTENCE_STAND_INS = {
-    "chat/history.py": "chat/history_not_saved.py",
-    "chat/membership.py": "chat/membership_public.py",
-    "chat/tests/test_history.py": "chat/tests/test_history_not_saved.py",
-}
-REDIS_FILES = [
+# What saving messages brings: the app that owns rooms, messages and memberships, and the
+# HTTP API over them. Without it the core keeps nothing (CHAT_ROOMS_BACKEND).
+PERSISTENCE_PATHS = ["rooms", "api"]
+# The core's stand-in for the rooms app: no history, every room public.
+NOT_SAVED_PATHS = ["chat/unsaved"]
+# What only a Redis project runs: the deploy files for several server processes, and the
+# tests of Redis itself and of servers sharing it.
+REDIS_PATHS = [
     ".dockerignore",
     "Dockerfile",
     "compose.yaml",
     "deploy/nginx.conf",
-    "chat/tests/test_proxy.py",
-    "chat/tests/test_redis_calls.py",
-    "chat/tests/test_redis_outage.py",
-    "chat/tests/test_redis_outage_members.py",
-    "chat/tests/test_redis_shards.py",
-    "chat/tests/test_sentinel.py",
-    "chat/tests/test_two_processes.py",
+    "chat/tests/redis",
+    "ops/tests/test_proxy.py",
+    "rooms/tests/test_redis_outage_members.py",
 ]
 
 # The benchmark's chart as measured with each channel layer; the project gets its own
@@ -65,22 +38,13 @@ BENCHMARK_CHART = "docs/benchmark.png"
 
 
 def remove_paths(project_dir, relative_paths):
-    # A file may be in two lists (one that needs both Redis and saved messages), and gone
-    # already.
+    # A path may be in two lists (a Redis test of the rooms app), and gone already.
     for relative in relative_paths:
         path = project_dir / relative
         if path.is_dir():
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
-
-
-def keep_persistence_files(project_dir, persist_messages):
-    for relative, stand_in in PERSISTENCE_STAND_INS.items():
-        if persist_messages:
-            (project_dir / stand_in).unlink()
-        else:
-            (project_dir / stand_in).replace(project_dir / relative)
 
 
 def keep_benchmark_chart(project_dir, channel_layer):
@@ -134,11 +98,12 @@ def next_steps(project_dir, options):
 
 
 def main(project_dir, options):
-    if not options["persist_messages"]:
-        remove_paths(project_dir, PERSISTENCE_FILES)
-    keep_persistence_files(project_dir, options["persist_messages"])
+    if options["persist_messages"]:
+        remove_paths(project_dir, NOT_SAVED_PATHS)
+    else:
+        remove_paths(project_dir, PERSISTENCE_PATHS)
     if options["channel_layer"] != "redis":
-        remove_paths(project_dir, REDIS_FILES)
+        remove_paths(project_dir, REDIS_PATHS)
     keep_benchmark_chart(project_dir, options["channel_layer"])
     set_secret_key(project_dir / "config" / "settings.py", generate_secret_key())
     print(next_steps(project_dir, options))

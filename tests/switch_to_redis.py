@@ -8,7 +8,7 @@ import asyncio
 import json
 import os
 
-from chat.tests.servers import HOST, ORIGIN, receive, room_url, start_server, stop_server
+from testing.servers import HOST, ORIGIN, receive, room_url, start_server, stop_server
 from websockets.asyncio.client import connect
 
 ROOM = "switched to redis"

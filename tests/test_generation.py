@@ -138,7 +138,7 @@ def test_no_input_bakes_the_default_variant(cookies):
     settings = (project / "config/settings.py").read_text()
     assert "InMemoryChannelLayer" in settings
     assert "sqlite" in settings
-    assert (project / "chat/models.py").exists()
+    assert (project / "rooms/models.py").exists()
 
 
 def test_each_bake_gets_its_own_secret_key(cookies):
@@ -174,35 +174,36 @@ def test_variant_renders_without_leftovers_or_unused_files(cookies, variant):
     project = bake(cookies, **variant)
 
     assert template_leftovers(project) == []
-    # A file in both lists needs both saved messages and Redis.
-    for relative in {*post_gen.PERSISTENCE_FILES, *post_gen.REDIS_FILES}:
-        kept = (variant["persist_messages"] or relative not in post_gen.PERSISTENCE_FILES) and (
-            variant["channel_layer"] == "redis" or relative not in post_gen.REDIS_FILES
-        )
-        assert (project / relative).exists() is kept, relative
-    for relative, stand_in in post_gen.PERSISTENCE_STAND_INS.items():
-        assert (project / relative).exists() and not (project / stand_in).exists()
+    removed = [
+        *(post_gen.NOT_SAVED_PATHS if variant["persist_messages"] else post_gen.PERSISTENCE_PATHS),
+        *(post_gen.REDIS_PATHS if variant["channel_layer"] == "in_memory" else []),
+    ]
+    for relative in [*post_gen.PERSISTENCE_PATHS, *post_gen.NOT_SAVED_PATHS, *post_gen.REDIS_PATHS]:
+        gone = any(relative == path or relative.startswith(f"{path}/") for path in removed)
+        assert (project / relative).exists() is not gone, relative
     text = "\n".join(text for _, text in text_files(project))
     assert ("psycopg" in text) is (variant["database"] == "postgresql")
-    assert ("chat.models" in text) is variant["persist_messages"]
-    history = (project / "chat/history.py").read_text(encoding="utf-8")
-    assert f"KEEPS_HISTORY = {variant['persist_messages']}" in history
+    assert ("rooms.models" in text) is variant["persist_messages"]
+    backend = "rooms" if variant["persist_messages"] else "chat.unsaved"
+    settings = (project / "config/settings.py").read_text(encoding="utf-8")
+    assert f'CHAT_ROOMS_BACKEND = "{backend}"' in settings
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=variant_id)
 def test_chat_app_is_the_same_python_in_every_variant(cookies, variant):
-    # The options choose files and defaults; the chat app's code does not branch on them.
+    # The options choose whole directories and settings; no module branches on them.
     project = bake(cookies, **variant)
-    reference = bake(cookies, **VARIANTS[0])
+    # The variant that has every file but the stand-in for saved messages.
+    reference = bake(cookies, **{**variant, "channel_layer": "redis", "persist_messages": True})
+    packages = ["chat", "rooms", "api", "accounts", "pages", "ops", "testing", "bench"]
 
-    for path in sorted((reference / "chat").rglob("*.py")):
-        relative = path.relative_to(reference)
-        if relative.as_posix() in [*post_gen.PERSISTENCE_FILES, *post_gen.PERSISTENCE_STAND_INS]:
-            continue
-        if any(relative.is_relative_to(removed) for removed in post_gen.PERSISTENCE_FILES):
-            continue
-        if (project / relative).exists():
-            assert (project / relative).read_bytes() == path.read_bytes(), relative
+    for package in packages:
+        for path in sorted((project / package).rglob("*.py")):
+            relative = path.relative_to(project)
+            if (reference / relative).exists():
+                assert (reference / relative).read_bytes() == path.read_bytes(), relative
+            else:
+                assert relative.is_relative_to(*post_gen.NOT_SAVED_PATHS), relative
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=variant_id)

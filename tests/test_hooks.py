@@ -80,12 +80,15 @@ def test_set_secret_key_replaces_the_placeholder(tmp_path):
     assert settings_file.read_text() == 'SECRET_KEY = "k3y"\n'
 
 
+ALL_PATHS = [*post_gen.PERSISTENCE_PATHS, *post_gen.NOT_SAVED_PATHS, *post_gen.REDIS_PATHS]
+
+
 def make_project_tree(root):
-    """A skeleton holding every file the post-gen hook may remove, and one it must keep."""
-    for relative in [*post_gen.PERSISTENCE_FILES, *post_gen.REDIS_FILES, "chat/consumers.py"]:
+    """A skeleton holding every path the post-gen hook may remove, and one it must keep."""
+    for relative in [*ALL_PATHS, "chat/consumers.py"]:
         path = root / relative
-        if not path.suffix:
-            path = path / "0001_initial.py"
+        if not path.suffix and not path.name.startswith("."):
+            path = path / "__init__.py"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("")
     (root / "config").mkdir()
@@ -93,27 +96,26 @@ def make_project_tree(root):
     (root / "docs").mkdir()
     for layer, relative in post_gen.BENCHMARK_CHARTS.items():
         (root / relative).write_text(layer)
-    for relative, stand_in in post_gen.PERSISTENCE_STAND_INS.items():
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).write_text("saved")
-        (root / stand_in).write_text("not saved")
 
 
 @pytest.mark.parametrize(
     ("options", "removed"),
     [
-        ({"persist_messages": True, "channel_layer": "redis", "database": "sqlite"}, []),
+        (
+            {"persist_messages": True, "channel_layer": "redis", "database": "sqlite"},
+            post_gen.NOT_SAVED_PATHS,
+        ),
         (
             {"persist_messages": False, "channel_layer": "redis", "database": "sqlite"},
-            post_gen.PERSISTENCE_FILES,
+            post_gen.PERSISTENCE_PATHS,
         ),
         (
             {"persist_messages": True, "channel_layer": "in_memory", "database": "sqlite"},
-            post_gen.REDIS_FILES,
+            [*post_gen.NOT_SAVED_PATHS, *post_gen.REDIS_PATHS],
         ),
         (
             {"persist_messages": False, "channel_layer": "in_memory", "database": "sqlite"},
-            [*post_gen.PERSISTENCE_FILES, *post_gen.REDIS_FILES],
+            [*post_gen.PERSISTENCE_PATHS, *post_gen.REDIS_PATHS],
         ),
     ],
 )
@@ -122,16 +124,15 @@ def test_post_gen_removes_only_what_the_options_do_not_use(tmp_path, options, re
 
     post_gen.main(tmp_path, options)
 
-    for relative in [*post_gen.PERSISTENCE_FILES, *post_gen.REDIS_FILES]:
-        assert (tmp_path / relative).exists() is (relative not in removed)
+    for relative in ALL_PATHS:
+        inside_removed = any(
+            relative == gone or relative.startswith(f"{gone}/") for gone in removed
+        )
+        assert (tmp_path / relative).exists() is not inside_removed, relative
     assert (tmp_path / "chat/consumers.py").exists()
     assert "__SECRET_KEY__" not in (tmp_path / "config/settings.py").read_text()
     assert sorted(path.name for path in (tmp_path / "docs").iterdir()) == ["benchmark.png"]
     assert (tmp_path / post_gen.BENCHMARK_CHART).read_text() == options["channel_layer"]
-    for relative, stand_in in post_gen.PERSISTENCE_STAND_INS.items():
-        assert not (tmp_path / stand_in).exists()
-        expected = "saved" if options["persist_messages"] else "not saved"
-        assert (tmp_path / relative).read_text() == expected
 
 
 @pytest.mark.parametrize("value", HOSTILE_STRINGS)

@@ -6,6 +6,7 @@ class ChatConfig(AppConfig):
     name = "chat"
 
     def ready(self):
-        from chat import checks, session_watch  # noqa: F401  (checks registers the system checks)
+        from chat import rooms_backend, session_watch, stores  # noqa: F401  (rooms_backend checks CHAT_ROOMS_BACKEND)
 
+        stores.check_configuration()
         session_watch.connect_signals()

@@ -1,7 +1,7 @@
 """The chat socket: translates between WebSocket frames and the room.
 
 Rules live elsewhere: frame shapes and validation in chat.protocol, room names in
-chat.rooms, who is speaking in chat.identity, flood control in chat.ratelimit, how many
+chat.room_names, who is speaking in chat.identity, flood control in chat.ratelimit, how many
 sockets a client may hold in chat.socket_caps, saved messages in chat.history, this
 server process's side of the room (delivery to its sockets, who is online) in
 chat.local_rooms, and when a session ends its sockets in chat.session_watch.
@@ -23,13 +23,9 @@ from django.utils.translation import gettext as _
 
 from chat import (
     admission,
-    drain,
-    history,
     identity,
     languages,
     local_rooms,
-    membership,
-    metrics,
     posting,
     presence,
     protocol,
@@ -38,7 +34,9 @@ from chat import (
     socket_caps,
 )
 from chat.outages import LAYER_UNAVAILABLE
-from chat.rooms import InvalidRoomName, group_name, normalize_room_name
+from chat.room_names import InvalidRoomName, group_name, normalize_room_name
+from chat.rooms_backend import history, membership
+from ops import drain, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +63,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     user_group = None  # the group of the logged-in user's sockets (chat.session_watch)
     session_watcher = None
     last_typing = float("-inf")
-    leaving = False  # told to go elsewhere (chat.drain): frames from now on are dropped
+    leaving = False  # told to go elsewhere (ops.drain): frames from now on are dropped
 
     async def __call__(self, scope, receive, send):
         # The error details this socket is sent are in the language of its page.
@@ -207,7 +205,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return self.local_room is not None
 
     async def go_away(self, after):
-        """This server process is shutting down (chat.drain): once the frame being handled
+        """This server process is shutting down (ops.drain): once the frame being handled
         is done, tell the client to reconnect in ``after`` seconds, and close."""
         async with self.handling:
             if self.in_room() and not self.leaving:

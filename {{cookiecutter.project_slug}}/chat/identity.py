@@ -7,7 +7,7 @@ GUEST_NAME_SESSION_KEY = "chat_guest_name"
 # A secret of the guest's session: what makes a guest's messages theirs to edit and
 # delete. Their name cannot: it is short, shown to everyone, and drawn anew per session.
 GUEST_KEY_SESSION_KEY = "chat_guest_key"
-# Every guest name starts so, and no username may (chat.forms).
+# Every guest name starts so, and no username may (accounts.forms).
 GUEST_PREFIX = "guest-"
 
 

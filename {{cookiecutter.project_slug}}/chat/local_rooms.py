@@ -25,8 +25,9 @@ import time
 import weakref
 from collections import Counter
 
-from chat import admission, metrics, presence, protocol
+from chat import admission, presence, protocol
 from chat.outages import LAYER_UNAVAILABLE
+from ops import metrics
 
 logger = logging.getLogger(__name__)
 

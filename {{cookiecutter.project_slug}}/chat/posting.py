@@ -3,8 +3,10 @@ messages are saved), then sent to every socket in the room, on every server proc
 
 import time
 
-from chat import history, metrics, protocol
-from chat.rooms import group_name
+from chat import protocol
+from chat.room_names import group_name
+from chat.rooms_backend import history
+from ops import metrics
 
 
 async def post_message(layer, *, room, user, display_name, text, client_id=None, guest_key=""):

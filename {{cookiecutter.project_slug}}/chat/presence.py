@@ -10,12 +10,11 @@ Each server process's room object (chat.local_rooms) renews its sockets' entries
 together and decides when the list is worth reading.
 """
 
-import time
 from collections import Counter
 
 from django.conf import settings
 
-from chat import layer_stores
+from chat import stores
 
 # Rooms with more users online than this get no join and leave announcements, which
 # would cost a frame to every member each time; their sockets' lists refresh instead.
@@ -38,55 +37,6 @@ def online(entries, now):
     return Counter(name for name, expires in entries if expires > now)
 
 
-class MemoryPresence:
-    """Entries in this process's memory, beside the in-memory channel layer's groups."""
-
-    def __init__(self):
-        self.entries = {}  # group -> {channel name: (display name, expires)}
-
-    def _expire(self, group, now):
-        """Drop the room's expired entries; return whether there were any."""
-        entries = self.entries.get(group, {})
-        expired = [name for name, (_, expires) in entries.items() if expires <= now]
-        for channel_name in expired:
-            del entries[channel_name]
-        if not entries:
-            self.entries.pop(group, None)
-        return bool(expired)
-
-    async def add(self, group, channel_name, display_name):
-        """Add or renew one socket's entry; return how many sockets each user online has."""
-        await self.renew(group, {channel_name: display_name})
-        return await self.users(group)
-
-    async def remove(self, group, channel_name, display_name):
-        """Remove one socket's entry; return how many sockets each user online has."""
-        await self.drop(group, channel_name, display_name)
-        return await self.users(group)
-
-    async def drop(self, group, channel_name, display_name):
-        """Remove one socket's entry, without reading the list."""
-        self.entries.get(group, {}).pop(channel_name, None)
-
-    async def users(self, group):
-        now = time.monotonic()
-        self._expire(group, now)
-        return online(self.entries.get(group, {}).values(), now)
-
-    async def renew(self, group, sockets):
-        """Renew the entries of {channel name: display name}: return how many entries the
-        room has, and whether any expired. Only a change in either is worth reading the
-        whole list for."""
-        now = time.monotonic()
-        expires = now + settings.CHAT_PRESENCE_TTL
-        if sockets:
-            entries = self.entries.setdefault(group, {})
-            for channel_name, display_name in sockets.items():
-                entries[channel_name] = (display_name, expires)
-        expired = self._expire(group, now)
-        return len(self.entries.get(group, {})), expired
-
-
 def store_for(layer):
-    """The presence store that goes with the channel layer ``layer``."""
-    return layer_stores.store_for(layer, MemoryPresence, "chat.presence_redis.RedisPresence")
+    """The presence store of this event loop (chat.stores)."""
+    return stores.store("presence", layer)

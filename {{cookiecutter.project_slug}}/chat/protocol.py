@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 # Close codes. 4000-4999 are for applications; daphne lets applications send only 1000
 # and 3000-4999, so "going away" and "try again later" cannot be the standard 1001 and 1013.
-# This server process is shutting down (a deploy or restart, chat.drain): reconnect after
+# This server process is shutting down (a deploy or restart, ops.drain): reconnect after
 # the delay of the reconnect frame sent just before; the proxy sends you to another.
 CLOSE_GOING_AWAY = 4001
 CLOSE_INVALID_ROOM = 4400
@@ -25,7 +25,7 @@ CLOSE_LOGIN_REQUIRED = 4401
 # Forbidden: the session the socket was opened with no longer logs its user in (logged
 # out, password changed, made inactive, deleted or expired: chat.session_watch; log in
 # again), or the room is private and its user is not a member, or no longer is: removed
-# or banned (chat.membership; a forbidden error frame comes first). Do not reconnect.
+# or banned (rooms.membership; a forbidden error frame comes first). Do not reconnect.
 CLOSE_FORBIDDEN = 4403
 # The sender or the client address already holds as many sockets as it may
 # (chat.socket_caps): close another tab or window of the chat first.
@@ -34,7 +34,7 @@ CLOSE_TOO_MANY_MESSAGES = 4429
 # The channel layer cannot be reached (Redis is away), or too many sockets are waiting to
 # join (chat.admission): reconnect in a few seconds.
 CLOSE_TRY_AGAIN_LATER = 4503
-# Sent by the server (daphne, config/server.py) before the consumer sees the frame.
+# Sent by the server (daphne, ops/server.py) before the consumer sees the frame.
 CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_INVALID_TEXT = 1007
 CLOSE_TOO_MANY_FRAMES = 1008

@@ -5,14 +5,13 @@ A sender is a logged-in user, else a guest's session, else the client's address.
 buckets live where the channel layer keeps its groups: in this process's memory with the
 in-memory layer (consumers of one process run on one event loop, so they need no lock),
 in Redis with channels-redis, where every server process shares them
-(chat.ratelimit_redis). The same buckets, under keys of their own, hold other budgets:
+(chat.stores.redis_flood_limit). The same buckets, under keys of their own, hold other budgets:
 how often a user's comings and goings in a room are announced (chat.consumers).
 """
 
 import time
-from collections import OrderedDict
 
-from chat import layer_stores
+from chat import stores
 from chat.session_watch import session_tag
 
 
@@ -40,27 +39,9 @@ class TokenBucket:
         return self.tokens + (self.clock() - self.updated) * self.rate >= self.burst
 
 
-class MemoryFloodLimit:
-    """The buckets of this process's senders. A bucket is forgotten once it has refilled,
-    when it is no different from a new one."""
-
-    def __init__(self, clock=time.monotonic):
-        self.clock = clock
-        self.buckets = OrderedDict()  # least recently used first
-
-    async def take(self, sender, *, rate, burst):
-        """Spend one of ``sender``'s tokens and return 0, or return the seconds until one
-        is available."""
-        bucket = self.buckets.pop(sender, None) or TokenBucket(rate, burst, self.clock)
-        self.buckets[sender] = bucket
-        while (oldest := next(iter(self.buckets.values()))) is not bucket and oldest.is_full():
-            self.buckets.popitem(last=False)
-        return bucket.take()
-
-
 def flood_limit_for(layer):
-    """The flood limit that goes with the channel layer ``layer``."""
-    return layer_stores.store_for(layer, MemoryFloodLimit, "chat.ratelimit_redis.RedisFloodLimit")
+    """The flood limit store of this event loop (chat.stores)."""
+    return stores.store("flood_limit", layer)
 
 
 def sender_key(scope):

@@ -1,5 +1,5 @@
 """ASGI entry point: HTTP goes to Django, WebSockets to the chat consumers; the probes
-and the metrics are answered in front of Django (chat.health, chat.metrics).
+and the metrics are answered in front of Django (ops.health, ops.metrics).
 
 Served by daphne: `python -m config.serve config.asgi:application` in production (daphne
 on uvloop, config/serve.py), `manage.py runserver` in development.
@@ -19,9 +19,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chat.auth import SocketAuthMiddlewareStack  # noqa: E402
-from chat.health import HealthChecks  # noqa: E402
-from chat.metrics import MetricsEndpoint  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from ops.health import HealthChecks  # noqa: E402
+from ops.metrics import MetricsEndpoint  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

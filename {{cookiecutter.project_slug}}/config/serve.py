@@ -2,7 +2,7 @@
 
     python -m config.serve -b 127.0.0.1 -p 8000 config.asgi:application
 
-It takes daphne's own options, and serves with the limits of config.server.
+It takes daphne's own options, and serves with the limits of ops.server.
 
 Twisted, under daphne, registers a socket with the event loop before every write and
 unregisters it after, so a message to a room of 100 is 200 trips through the loop's
@@ -24,7 +24,7 @@ asyncioreactor.install(uvloop.new_event_loop())
 
 from daphne.cli import CommandLineInterface  # noqa: E402
 
-from config.server import ChatServer  # noqa: E402
+from ops.server import ChatServer  # noqa: E402
 
 
 class ChatCommandLineInterface(CommandLineInterface):

@@ -66,10 +66,23 @@ INSTALLED_APPS = [
     "axes",
     "django_ratelimit",
 {%- if cookiecutter.persist_messages %}
-    # The HTTP API (chat.api) and the static files of its documentation page.
+    # The HTTP API (api.views) and the static files of its documentation page.
     "ninja",
 {%- endif %}
+    # The realtime core: the socket, the protocol, rooms in each process, presence.
     "chat",
+{%- if cookiecutter.persist_messages %}
+    # Saved messages, private rooms, direct conversations, memberships and moderation.
+    "rooms",
+    # The HTTP API and its tokens.
+    "api",
+{%- endif %}
+    # Sign-up, login and password resets.
+    "accounts",
+    # The lobby and room pages and the browser client.
+    "pages",
+    # Probes, metrics, the drain, logs and system checks.
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -83,7 +96,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "chat.middleware.ContentSecurityPolicyMiddleware",
+    "pages.middleware.ContentSecurityPolicyMiddleware",
     # Last, as django-axes asks: it answers a locked-out login with the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -101,7 +114,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "chat.context_processors.site",
+                "pages.context_processors.site",
             ],
         },
     },
@@ -195,6 +208,8 @@ if REDIS_SENTINELS or REDIS_URLS:
             },
         },
     }
+    # Presence, flood limits and socket counts, shared in Redis as the layer shares rooms.
+    CHAT_STORES = "chat.stores.redis"
 else:
     CHANNEL_LAYERS = {
         "default": {
@@ -205,6 +220,7 @@ else:
             "CONFIG": {"capacity": 1000},
         },
     }
+    CHAT_STORES = "chat.stores.memory"
 
 # The cache holds the sign-up and password-reset counts (django-ratelimit). With Redis, in
 # Redis (django-redis, which follows Sentinels as the channel layer does), so that every
@@ -242,9 +258,9 @@ else:
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # Django's hashers, but for the default one, which hashes here one password at a time
-# per process without holding a database connection (chat/passwords.py).
+# per process without holding a database connection (accounts/passwords.py).
 PASSWORD_HASHERS = [
-    "chat.passwords.PBKDF2PasswordHasher",
+    "accounts.passwords.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
@@ -290,11 +306,12 @@ LOGIN_REDIRECT_URL = "chat:lobby"
 LOGOUT_REDIRECT_URL = "chat:lobby"
 
 # The languages the pages, the chat client and the socket's error texts are translated
-# into (chat/locale). Each page is in the language picked with the switcher (a cookie),
+# into (locale/). Each page is in the language picked with the switcher (a cookie),
 # else the first of the browser's Accept-Language that is listed here, else LANGUAGE_CODE;
 # a socket's texts are in its page's language (chat.languages).
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ko", "Korean")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -320,7 +337,7 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"security_one_line": {"()": "chat.logs.SecurityEventsWithoutTraceback"}},
+    "filters": {"security_one_line": {"()": "ops.logs.SecurityEventsWithoutTraceback"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["security_one_line"]},
     },
@@ -346,7 +363,7 @@ CHAT_MAX_MESSAGE_LENGTH = int(os.environ.get("CHAT_MAX_MESSAGE_LENGTH", "4000"))
 CHAT_RATE_LIMIT_BURST = int(os.environ.get("CHAT_RATE_LIMIT_BURST", "10"))
 CHAT_RATE_LIMIT_PER_SECOND = float(os.environ.get("CHAT_RATE_LIMIT_PER_SECOND", "2"))
 CHAT_RATE_LIMIT_STRIKES = int(os.environ.get("CHAT_RATE_LIMIT_STRIKES", "20"))
-# Limits at the edge, applied by the server of `python -m config.serve` (config/server.py).
+# Limits at the edge, applied by the server of `python -m config.serve` (ops/server.py).
 # Seconds a connection has to send each complete request (headers and body), from its
 # opening or its last response.
 CHAT_HANDSHAKE_TIMEOUT = float(os.environ.get("CHAT_HANDSHAKE_TIMEOUT", "10"))
@@ -368,20 +385,27 @@ CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "30"))
 # Sockets that may wait their turn to join a room, per server process, when a crowd
 # reconnects at once; more are refused with "try again later" (chat.admission).
 CHAT_MAX_WAITING_JOINS = int(os.environ.get("CHAT_MAX_WAITING_JOINS", "1000"))
-# On SIGTERM the server of `python -m config.serve` drains (chat.drain): it tells each open
+# On SIGTERM the server of `python -m config.serve` drains (ops.drain): it tells each open
 # socket to reconnect elsewhere, after a delay spread over CHAT_DRAIN_SPREAD seconds, and
 # waits up to CHAT_DRAIN_TIMEOUT seconds for them to close before it stops. Keep the
 # timeout under what your orchestrator waits before SIGKILL (compose.yaml's
 # stop_grace_period, Kubernetes' terminationGracePeriodSeconds).
 CHAT_DRAIN_TIMEOUT = float(os.environ.get("CHAT_DRAIN_TIMEOUT", "10"))
 CHAT_DRAIN_SPREAD = float(os.environ.get("CHAT_DRAIN_SPREAD", "5"))
-# The bearer token Prometheus sends to /metrics (chat.metrics); unset, /metrics is a 404.
+# The bearer token Prometheus sends to /metrics (ops.metrics); unset, /metrics is a 404.
 CHAT_METRICS_TOKEN = os.environ.get("CHAT_METRICS_TOKEN", "")
 {%- if cookiecutter.persist_messages %}
+# Where the core keeps history and asks who may join (chat.rooms_backend): the rooms app
+# saves messages and keeps private rooms in the database.
+CHAT_ROOMS_BACKEND = "rooms"
 # Messages sent to a socket when it connects, and the largest history page.
 CHAT_HISTORY_LENGTH = 50
 # Rooms with recent messages listed in the lobby.
 CHAT_LOBBY_ROOMS = 20
+{%- else %}
+# Where the core keeps history and asks who may join (chat.rooms_backend): messages reach
+# the sockets open when they are sent and are not kept; every room is public.
+CHAT_ROOMS_BACKEND = "chat.unsaved"
 {%- endif %}
 
 # Name shown in page titles and headers.

@@ -10,7 +10,7 @@ import pytest
 from django.test import override_settings
 
 from chat import admission, protocol
-from chat.tests.servers import until
+from testing.servers import until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

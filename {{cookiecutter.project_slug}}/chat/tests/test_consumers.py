@@ -6,7 +6,8 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.test import override_settings
 
-from chat import history, protocol
+from chat import protocol
+from chat.rooms_backend import history
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

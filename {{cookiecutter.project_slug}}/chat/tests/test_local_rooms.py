@@ -8,9 +8,10 @@ import uuid
 import pytest
 from channels.layers import get_channel_layer
 
-from chat import history, local_rooms, protocol
-from chat.rooms import group_name
-from chat.tests.conftest import post
+from chat import local_rooms, protocol
+from chat.room_names import group_name
+from chat.rooms_backend import history
+from testing.fixtures import post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

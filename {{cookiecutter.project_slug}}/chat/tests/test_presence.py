@@ -9,8 +9,8 @@ from channels.layers import get_channel_layer
 from django.test import override_settings
 
 from chat import consumers, presence
-from chat.rooms import group_name
-from chat.tests.conftest import nothing_arrives, post
+from chat.room_names import group_name
+from testing.fixtures import nothing_arrives, post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

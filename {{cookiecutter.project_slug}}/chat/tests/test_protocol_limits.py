@@ -1,5 +1,5 @@
 """What only a real server sees: WebSocket protocol violations and floods, refused by the
-server (daphne, config/server.py) before the consumer, with the room going on for
+server (daphne, ops/server.py) before the consumer, with the room going on for
 everyone else."""
 
 import asyncio
@@ -14,7 +14,7 @@ from django.conf import settings
 from websockets.asyncio.client import connect
 
 from chat import protocol
-from chat.tests.servers import HOST, ORIGIN, receive, room_url, round_trip, wait_closed
+from testing.servers import HOST, ORIGIN, receive, room_url, round_trip, wait_closed
 
 # Daphne (since 4.2.2) refuses messages over 1 MiB; a chat message is far smaller.
 DAPHNE_MAX_MESSAGE_BYTES = 1024 * 1024

@@ -2,8 +2,9 @@ import pytest
 from django.test import override_settings
 
 from chat import protocol
-from chat.ratelimit import MemoryFloodLimit, TokenBucket
-from chat.tests.conftest import nothing_arrives
+from chat.ratelimit import TokenBucket
+from chat.stores.memory import MemoryFloodLimit
+from testing.fixtures import nothing_arrives
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,8 +8,8 @@ from django.test import Client
 from websockets.asyncio.client import connect as connect_websocket
 
 from chat import protocol
-from chat.tests.conftest import uses_redis
-from chat.tests.servers import ORIGIN, Browser, receive, room_url, wait_closed
+from testing.fixtures import uses_redis
+from testing.servers import ORIGIN, Browser, receive, room_url, wait_closed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

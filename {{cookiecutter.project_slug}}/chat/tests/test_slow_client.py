@@ -15,7 +15,7 @@ import time
 
 from websockets.asyncio.client import connect
 
-from chat.tests.servers import HOST, ORIGIN, receive, room_url
+from testing.servers import HOST, ORIGIN, receive, room_url
 
 # Shorter than daphne's defaults (20 s and 30 s), which the README's command keeps.
 PING_INTERVAL = 1

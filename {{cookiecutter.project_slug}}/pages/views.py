@@ -1,0 +1,94 @@
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from chat import identity, protocol
+from chat.outages import LAYER_UNAVAILABLE
+from chat.room_names import InvalidRoomName, normalize_room_name
+from chat.rooms_backend import history, membership
+from pages.client_texts import client_texts
+
+# Seconds the lobby and the room list show the same list of active rooms: it is counted
+# over every saved message, so once in a while rather than on every page.
+ACTIVE_ROOMS_SECONDS = 10
+# Rooms a browser session has opened, most recent first, that the room list shows.
+RECENT_ROOMS_SESSION_KEY = "chat_recent_rooms"
+RECENT_ROOMS = 10
+
+
+def recent_rooms(session, opened=None):
+    """The rooms this session opened last, most recent first; with ``opened`` first if
+    given, which is then remembered."""
+    rooms = session.get(RECENT_ROOMS_SESSION_KEY, [])
+    if opened is not None and rooms[:1] != [opened]:
+        rooms = [opened, *(name for name in rooms if name != opened)][:RECENT_ROOMS]
+        session[RECENT_ROOMS_SESSION_KEY] = rooms
+    return rooms
+
+
+def active_rooms():
+    try:
+        return cache.get_or_set("chat:active_rooms", history.active_rooms, ACTIVE_ROOMS_SECONDS)
+    except LAYER_UNAVAILABLE:
+        # The cache is in Redis, which is away: the pages still open.
+        return history.active_rooms()
+
+
+def lobby(request):
+    error = None
+    if "room" in request.GET:
+        try:
+            room = normalize_room_name(request.GET["room"].strip())
+        except InvalidRoomName as exc:
+            error = str(exc)
+        else:
+            return redirect("chat:room", room=room)
+    context = {
+        "error": error,
+        "active_rooms": active_rooms(),
+        "recent_rooms": recent_rooms(request.session),
+        "keeps_members": membership.KEEPS_MEMBERS,
+        "conversations": membership.conversations(request.user),
+    }
+    return render(request, "chat/lobby.html", context)
+
+
+def room(request, room):
+    try:
+        room = normalize_room_name(room)
+    except InvalidRoomName as exc:
+        raise Http404(str(exc)) from exc
+    if not request.user.is_authenticated and not settings.CHAT_ALLOW_ANONYMOUS:
+        return redirect_to_login(request.get_full_path())
+    try:
+        seat = membership.seat(request.user, room)
+    except membership.NotAMember:
+        return render(request, "rooms/private.html", {"room": room}, status=403)
+    conversations = membership.conversations(request.user)
+    private = {conversation["name"] for conversation in conversations}
+    recent = [name for name in recent_rooms(request.session, opened=room) if name not in private]
+    context = {
+        "room": room,
+        "title": next((c["title"] for c in conversations if c["name"] == room), room),
+        "seat": seat,
+        "conversations": conversations,
+        # Names link to direct messages for those who may have them.
+        "direct_messages": membership.KEEPS_MEMBERS and request.user.is_authenticated,
+        "recent_rooms": recent,
+        "active_rooms": [name for name in active_rooms() if name not in recent],
+        "display_name": identity.display_name(request.user, request.session),
+        "guest": identity.is_guest(request.user),
+        # The protocol's names and limits, for the browser client (chat/static/chat/room.js).
+        "protocol": protocol.client_constants(
+            max_message_length=settings.CHAT_MAX_MESSAGE_LENGTH,
+            frames_per_second=settings.CHAT_RATE_LIMIT_PER_SECOND,
+            frame_burst=settings.CHAT_RATE_LIMIT_BURST,
+            keeps_history=history.KEEPS_HISTORY,
+            guest_prefix=identity.GUEST_PREFIX,
+            deletes_any=history.may_delete_any(request.user, room),
+        ),
+        "texts": client_texts(),
+    }
+    return render(request, "chat/room.html", context)
