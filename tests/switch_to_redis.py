@@ -7,9 +7,14 @@ each sees the other's user online. Exits 0 when all of that holds.
 import asyncio
 import json
 import os
+import sys
+from pathlib import Path
 
-from testing.servers import HOST, ORIGIN, receive, room_url, start_server, stop_server
 from websockets.asyncio.client import connect
+
+# Python put this script's directory on the path, not the project's, where it runs.
+sys.path.insert(0, str(Path.cwd()))
+from testing.servers import HOST, ORIGIN, receive, room_url, start_server, stop_server
 
 ROOM = "switched to redis"
 

@@ -450,6 +450,30 @@ BLOCK_ORDER = [
 ]
 
 
+class BlockTimings:
+    """Seconds each README block of one variant took, written beside the screenshots
+    (artifacts/timings-<variant>.txt): where the template suite's time goes."""
+
+    def __init__(self, name):
+        self.name = name
+        self.seconds = {}
+
+    @contextlib.contextmanager
+    def block(self, what):
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[what] = time.monotonic() - started
+
+    def write(self, directory):
+        directory.mkdir(exist_ok=True)
+        lines = [f"{seconds:7.1f} s  {what}" for what, seconds in self.seconds.items()]
+        total = sum(self.seconds.values())
+        text = "\n".join([*lines, f"{total:7.1f} s  {self.name}, in all"]) + "\n"
+        (directory / f"timings-{self.name}.txt").write_text(text)
+
+
 def check_switch_to_redis(project, env):
     """With the `redis` extra and REDIS_URL, as the README says, the project's chat core
     runs on Redis: its room, presence and consumer tests, then two real server processes
@@ -484,6 +508,7 @@ def test_variant_follows_its_readme_and_passes_its_own_suite(cookies, variant, a
         create_database(answers["project_slug"])
     env = project_env(CHANNEL_LAYER_PREFIX=answers["project_slug"])
     ran, not_run = [], {}
+    timings = BlockTimings(variant_id(variant))
 
     for first in BLOCK_ORDER:
         block = blocks.get(first)
@@ -510,18 +535,20 @@ def test_variant_follows_its_readme_and_passes_its_own_suite(cookies, variant, a
                 CHANNEL_LAYER_PREFIX=answers["project_slug"], CHAT_SCREENSHOT=str(screenshot)
             )
         kind = server_kind(block)
-        if kind:
-            serve_and_check(block, project, block_env, kind)
-        else:
-            result = run(["bash", "-c", block], project, env=block_env)
-            check_output(first, result, project)
+        with timings.block(first):
+            if kind:
+                serve_and_check(block, project, block_env, kind)
+            else:
+                result = run(["bash", "-c", block], project, env=block_env)
+                check_output(first, result, project)
         ran.append(first)
         if first == BROWSER_TESTS:
             assert screenshot.stat().st_size > 0
             for kind in ("phone", "ko", "ko-phone"):
                 assert screenshot.with_name(f"{screenshot.stem}-{kind}.png").stat().st_size > 0
         if first == REDIS_SWITCH and variant == PIP_AND_SWITCH_VARIANT:
-            check_switch_to_redis(project, env | {"REDIS_URL": "redis://127.0.0.1:6379/0"})
+            with timings.block("the core's tests and two servers on Redis"):
+                check_switch_to_redis(project, env | {"REDIS_URL": "redis://127.0.0.1:6379/0"})
 
     assert set(ran) | set(not_run) == set(blocks)
     if variant["channel_layer"] == "redis":
@@ -535,16 +562,18 @@ def test_variant_follows_its_readme_and_passes_its_own_suite(cookies, variant, a
             check=True,
         )
         assert left.stdout.split() == []
-    for command in (
-        "uv run --extra dev ruff check .",
-        "uv run --extra dev ruff format --check .",
-        "uv run manage.py check --fail-level WARNING",
-        "uv run manage.py makemigrations --check --dry-run",
-    ):
-        run(command, project, env=env)
-    for script in ("bench/soak.py", "bench/benchmark.py"):
-        usage = run(f"uv run --extra dev {script} --help", project, env=env).stdout
-        assert len(usage.splitlines()) < 40, usage[:2000]
+    with timings.block("ruff, checks, migrations, usage"):
+        for command in (
+            "uv run --extra dev ruff check .",
+            "uv run --extra dev ruff format --check .",
+            "uv run manage.py check --fail-level WARNING",
+            "uv run manage.py makemigrations --check --dry-run",
+        ):
+            run(command, project, env=env)
+        for script in ("bench/soak.py", "bench/benchmark.py"):
+            usage = run(f"uv run --extra dev {script} --help", project, env=env).stdout
+            assert len(usage.splitlines()) < 40, usage[:2000]
+    timings.write(ARTIFACTS_DIR)
 
 
 def check_output(first, result, project):

@@ -59,6 +59,13 @@ class ChatCommunicator(WebsocketCommunicator):
             if frame.get("type") == protocol.PRESENCE:
                 return frame
 
+    async def receive_presence_listing(self, name, timeout=1):
+        """The first presence frame that lists ``name``: on a layer that delivers late,
+        the announcement of a join from before this socket's may arrive first."""
+        while name not in (frame := await self.receive_presence(timeout))["users"]:
+            pass
+        return frame
+
     async def receive_nothing(self, after=None, *, presence_too=False):
         return await nothing_arrives(self, after=after, presence_too=presence_too)
 

@@ -100,7 +100,7 @@ async def test_members_chat_in_a_private_room_and_others_are_refused_before_join
     await private_room("team", "alice", "bob")
     alice = await join("team", cookie=await cookies("alice"))
     bob = await join("team", cookie=await cookies("bob"))
-    assert (await bob.receive_presence())["users"] == ["alice", "bob"]
+    assert (await bob.receive_presence_listing("bob"))["users"] == ["alice", "bob"]
 
     await refused(connect, "team", await cookies("mallory"))
     await refused(connect, "team")  # a guest
