@@ -22,7 +22,7 @@ from ninja.security import HttpBearer
 
 from api import tokens
 from chat import posting, protocol, ratelimit
-from chat.outages import LAYER_UNAVAILABLE
+from chat.outages import LAYER_OUTAGES
 from chat.room_names import InvalidRoomName, normalize_room_name
 from rooms import history, membership
 
@@ -82,32 +82,25 @@ def api_error(request, exc):
     return response
 
 
-# Refusals for who the caller is, rather than for what they sent.
-FORBIDDING_CODES = {protocol.FORBIDDEN, protocol.MUTED}
+# The HTTP status of each refusal of the chat's rules; any other is 400.
+REFUSAL_STATUS = {
+    # For who the caller is, rather than for what they sent.
+    protocol.FORBIDDEN: 403,
+    protocol.MUTED: 403,
+    protocol.NOT_FOUND: 404,
+    protocol.INVALID_ROOM: 404,
+    protocol.ROOM_TAKEN: 409,
+}
 
 
-@api.exception_handler(protocol.ProtocolError)
-def protocol_error(request, exc):
-    frame = protocol.refusal(exc)
-    del frame["type"]
-    status = 403 if exc.code in FORBIDDING_CODES else 400
-    response = api.create_response(request, frame, status=status)
-    if "retry_after" in frame:
-        response["Retry-After"] = str(math.ceil(frame["retry_after"]))
+@api.exception_handler(protocol.ChatError)
+def refused(request, exc):
+    body = protocol.refusal(exc)
+    del body["type"]
+    response = api.create_response(request, body, status=REFUSAL_STATUS.get(exc.code, 400))
+    if "retry_after" in body:
+        response["Retry-After"] = str(math.ceil(body["retry_after"]))
     return response
-
-
-@api.exception_handler(membership.RoomError)
-def room_error(request, exc):
-    status = {
-        protocol.FORBIDDEN: 403,
-        protocol.NOT_FOUND: 404,
-        protocol.INVALID_ROOM: 404,
-        protocol.ROOM_TAKEN: 409,
-    }
-    return api.create_response(
-        request, {"code": exc.code, "detail": exc.detail}, status=status.get(exc.code, 400)
-    )
 
 
 def unavailable(request, exc):
@@ -126,7 +119,7 @@ def unavailable(request, exc):
     return response
 
 
-for outage in (DatabaseError, *LAYER_UNAVAILABLE):
+for outage in (DatabaseError, *LAYER_OUTAGES):
     api.add_exception_handler(outage, unavailable)
 
 
@@ -301,7 +294,7 @@ async def list_messages(request, room: str, before: int | None = None, limit: in
     limit = protocol.validate_limit(limit)
     try:
         return await history.history_frame(room, before_id=before, limit=limit)
-    except history.UNAVAILABLE:
+    except history.OUTAGES:
         raise ApiError(
             503, protocol.HISTORY_UNAVAILABLE, _("History could not be read. Please ask again.")
         ) from None
@@ -329,7 +322,7 @@ async def post_message(request, room: str, body: MessageIn):
             text=text,
             client_id=client_id,
         )
-    except history.UNAVAILABLE:
+    except history.OUTAGES:
         raise ApiError(
             503, protocol.NOT_SAVED, _("Your message could not be saved. Please send it again.")
         ) from None

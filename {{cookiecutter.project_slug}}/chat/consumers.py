@@ -1,28 +1,29 @@
 """The chat socket: translates between WebSocket frames and the room.
 
-Rules live elsewhere: frame shapes and validation in chat.protocol, room names in
-chat.room_names, who is speaking in chat.identity, flood control in chat.ratelimit, how many
-sockets a client may hold in chat.socket_caps, saved messages in chat.history, this
-server process's side of the room (delivery to its sockets, who is online) in
-chat.local_rooms, and when a session ends its sockets in chat.session_watch.
+It holds no rules of its own. Frame shapes, validation and the handler of each frame
+type in chat.protocol; room names in chat.room_names; who is speaking in chat.identity;
+flood control in chat.flood_guard; how many sockets a client may hold in
+chat.socket_caps; who is online, its announcements and typing in chat.presence; history
+and membership in the rooms backend (chat.rooms_backend); this server process's side of
+the room in chat.local_rooms; and when a session ends its sockets in chat.session_watch.
 """
 
 import asyncio
 import contextlib
 import logging
-import time
 
 from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db import DatabaseError
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from chat import (
     admission,
+    events,
+    flood_guard,
     identity,
     languages,
     local_rooms,
@@ -33,36 +34,19 @@ from chat import (
     session_watch,
     socket_caps,
 )
-from chat.outages import LAYER_UNAVAILABLE
+from chat.outages import LAYER_OUTAGES
 from chat.room_names import InvalidRoomName, group_name, normalize_room_name
 from chat.rooms_backend import history, membership
 from ops import drain, metrics
 
 logger = logging.getLogger(__name__)
 
-# Typing notices from one socket reach the room at most this often, in seconds.
-TYPING_INTERVAL = 2
-# Seconds before a session check that the database could not answer is tried again.
-SESSION_RECHECK_DELAY = 5
-
 
 class ChatConsumer(AsyncWebsocketConsumer):
-    # The method that handles each frame type a client may send (chat.protocol).
-    frame_handlers = {
-        protocol.CHAT_MESSAGE: "post_message",
-        protocol.TYPING: "announce_typing",
-        protocol.CHAT_HISTORY: "send_older",
-        protocol.CHAT_RESUME: "send_missed",
-        protocol.CHAT_EDIT: "edit_message",
-        protocol.CHAT_DELETE: "delete_message",
-        protocol.CHAT_READ: "mark_read",
-    }
-
     local_room = None  # this process's side of the room, once the socket is in it
     socket_owners = None  # whose caps this socket counts against (chat.socket_caps)
     user_group = None  # the group of the logged-in user's sockets (chat.session_watch)
     session_watcher = None
-    last_typing = float("-inf")
     leaving = False  # told to go elsewhere (ops.drain): frames from now on are dropped
 
     async def __call__(self, scope, receive, send):
@@ -77,12 +61,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             with drain.tracked(self):
                 await super().__call__(scope, receive, send)
-        except LAYER_UNAVAILABLE:
+        except LAYER_OUTAGES:
             logger.warning("Channel layer unreachable; closing the socket.", exc_info=True)
             metrics.LAYER_ERRORS.inc()
             self.stop_session_watcher()
             await self.uncount_socket()
-            with contextlib.suppress(*LAYER_UNAVAILABLE):
+            with contextlib.suppress(*LAYER_OUTAGES):
                 await self.leave_room()
             await send({"type": "websocket.close", "code": protocol.CLOSE_TRY_AGAIN_LATER})
             metrics.SOCKET_CLOSES.labels(metrics.close_label(protocol.CLOSE_TRY_AGAIN_LATER)).inc()
@@ -120,8 +104,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.guest_key = identity.guest_key(user, self.scope["session"])
         self.sender = ratelimit.sender_key(self.scope)
-        self.flood_limit = ratelimit.flood_limit_for(self.channel_layer)
-        self.strikes = 0
+        self.flood_guard = flood_guard.FloodGuard(self.channel_layer, self.sender)
+        self.typing = presence.TypingPace()
         self.group = group_name(self.room)
         try:
             if not await self.count_socket():
@@ -133,7 +117,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             room = await local_rooms.join(
                 self.channel_layer, self.group, self.channel_name, self.room_event
             )
-        except LAYER_UNAVAILABLE:
+        except LAYER_OUTAGES:
             metrics.LAYER_ERRORS.inc()
             await self.refuse_for_now()
             return
@@ -183,7 +167,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         owners, self.socket_owners = self.socket_owners, None
         if owners is not None:
             # With Redis away, the entry expires by itself.
-            with contextlib.suppress(*LAYER_UNAVAILABLE):
+            with contextlib.suppress(*LAYER_OUTAGES):
                 await socket_caps.counts_for(self.channel_layer).remove(owners, self.channel_name)
 
     async def refuse(self, close_code, error_code=None, detail=None):
@@ -250,7 +234,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.user_group is not None:
             group, self.user_group = self.user_group, None
             # With Redis away, the membership expires by itself.
-            with contextlib.suppress(*LAYER_UNAVAILABLE):
+            with contextlib.suppress(*LAYER_OUTAGES):
                 await self.channel_layer.group_discard(group, self.channel_name)
 
     def stop_session_watcher(self):
@@ -274,21 +258,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 # A crowd is joining: one list for all of it once it is in, rather than
                 # each join announced to all the others.
                 room.announce_once_settled()
-            elif await self.may_announce(news):
+            elif await self.flood_guard.may_announce(self.group, news):
                 await self.channel_layer.group_send(self.group, event)
                 return
         if joining:
             await self.send(text_data=event["frame"])
-
-    async def may_announce(self, name):
-        """Whether a coming or going of ``name`` is within their announcements' budget in
-        this room (presence.ANNOUNCEMENTS_*), kept where the flood limits are."""
-        retry_after = await self.flood_limit.take(
-            f"presence:{self.group}:{name}",
-            rate=presence.ANNOUNCEMENTS_PER_SECOND,
-            burst=presence.ANNOUNCEMENTS_BURST,
-        )
-        return not retry_after
 
     # -- Frames from the client ------------------------------------------------------------
 
@@ -303,24 +277,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         try:
             frame = self.read_frame(text_data)
-        except protocol.ProtocolError as exc:
+        except protocol.ChatError as exc:
             # Bad frames count against the flood limit too, so that a flood of them is
             # limited as well.
             if await self.within_flood_limit(exc.client_id):
                 await self.send_frame(protocol.error(exc.code, exc.detail, exc.client_id))
             return
         # Typing notices are not counted: a socket's reach the room at most once every
-        # TYPING_INTERVAL, and a person typing must not use up what their messages may send.
+        # presence.TYPING_INTERVAL, and a person typing must not use up what their
+        # messages may send.
         if frame["type"] == protocol.TYPING or await self.within_flood_limit(
             frame.get("client_id")
         ):
-            await getattr(self, self.frame_handlers[frame["type"]])(frame)
+            await getattr(self, protocol.handler_name(frame["type"]))(frame)
 
     def read_frame(self, text_data):
         if text_data is None:
-            raise protocol.ProtocolError(
-                protocol.BINARY_NOT_SUPPORTED, _("Send frames as JSON text.")
-            )
+            raise protocol.ChatError(protocol.BINARY_NOT_SUPPORTED, _("Send frames as JSON text."))
         return protocol.parse_client_frame(
             text_data, max_message_length=settings.CHAT_MAX_MESSAGE_LENGTH
         )
@@ -328,23 +301,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def within_flood_limit(self, client_id):
         """Count a frame against the sender's flood limit. Over it, tell the client (or,
         after too many such frames in a row, close the socket) and return False."""
-        retry_after = await self.flood_limit.take(
-            self.sender,
-            rate=settings.CHAT_RATE_LIMIT_PER_SECOND,
-            burst=settings.CHAT_RATE_LIMIT_BURST,
-        )
+        retry_after = await self.flood_guard.take()
         if not retry_after:
-            self.strikes = 0
             return True
-        metrics.RATE_LIMITED.inc()
-        self.strikes += 1
-        if self.strikes >= settings.CHAT_RATE_LIMIT_STRIKES:
+        if self.flood_guard.struck_out():
             await self.close(code=protocol.CLOSE_TOO_MANY_MESSAGES)
         else:
             await self.send_frame(protocol.rate_limited(retry_after, client_id))
         return False
 
-    async def post_message(self, frame):
+    # One handler per frame type a client may send, named by protocol.handler_name.
+
+    async def on_chat_message(self, frame):
         client_id = frame.get("client_id")
         try:
             message, new = await posting.post_message(
@@ -356,12 +324,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 client_id=client_id,
                 guest_key=self.guest_key,
             )
-        except protocol.ProtocolError as exc:
+        except protocol.ChatError as exc:
             # Muted, or no longer a member: the room did not get it.
             exc.client_id = client_id
             await self.send_frame(protocol.refusal(exc))
             return
-        except history.UNAVAILABLE:
+        except history.OUTAGES:
             await self.send_frame(
                 protocol.error(
                     protocol.NOT_SAVED,
@@ -375,7 +343,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # the page reloaded): the room has it already; the sender learns it arrived.
             await self.send_frame(message)
 
-    async def edit_message(self, frame):
+    async def on_chat_edit(self, frame):
         await self.change_message(
             frame,
             history.edit_message(
@@ -387,7 +355,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             ),
         )
 
-    async def delete_message(self, frame):
+    async def on_chat_delete(self, frame):
         await self.change_message(
             frame,
             history.erase_message(
@@ -404,11 +372,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         client_id = frame.get("client_id")
         try:
             changed, new = await change
-        except protocol.ProtocolError as exc:
+        except protocol.ChatError as exc:
             exc.client_id = client_id
             await self.send_frame(protocol.refusal(exc, frame["id"]))
             return
-        except history.UNAVAILABLE:
+        except history.OUTAGES:
             await self.send_frame(
                 protocol.error(
                     protocol.NOT_SAVED,
@@ -426,17 +394,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         # Handed to each socket as it is (chat_change), encoded once here.
         await self.channel_layer.group_send(
-            self.group, {"type": local_rooms.CHANGE, "frame": protocol.encode(changed)}
+            self.group, {"type": events.CHANGE_EVENT, "frame": protocol.encode(changed)}
         )
 
-    async def mark_read(self, frame):
+    async def on_chat_read(self, frame):
         """Move the user's read marker in a private room; their sockets, in every tab and
         on every device, learn it at once. Public rooms and guests keep no marker."""
         try:
             marker = await database_sync_to_async(membership.mark_read)(
                 self.scope["user"], self.room, frame["id"]
             )
-        except history.UNAVAILABLE:
+        except history.OUTAGES:
             return  # the next read marks this one too
         if marker is None or self.user_group is None:
             return
@@ -444,14 +412,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if frame.get("client_id") is not None:
             read["client_id"] = frame["client_id"]
         await self.channel_layer.group_send(
-            self.user_group, {"type": "chat.read", "frame": protocol.encode(read)}
+            self.user_group, {"type": events.READ_EVENT, "frame": protocol.encode(read)}
         )
 
-    async def send_older(self, frame):
+    async def on_chat_history(self, frame):
         page = history.history_frame(self.room, before_id=frame["before"], limit=frame["limit"])
         await self.send_history(page, frame.get("client_id"))
 
-    async def send_missed(self, frame):
+    async def on_chat_resume(self, frame):
         page = history.resume_frame(self.room, frame["after"], frame.get("changed_since"))
         await self.send_history(page, frame.get("client_id"))
 
@@ -460,7 +428,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         either case naming the client's request."""
         try:
             frame = await reading
-        except history.UNAVAILABLE:
+        except history.OUTAGES:
             frame = protocol.error(
                 protocol.HISTORY_UNAVAILABLE, _("History could not be read. Please ask again.")
             )
@@ -468,36 +436,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
             frame["client_id"] = client_id
         await self.send_frame(frame)
 
-    async def announce_typing(self, frame):
-        now = time.monotonic()
-        if now - self.last_typing < TYPING_INTERVAL:
+    async def on_typing(self, frame):
+        if not self.typing.may_announce():
             return
-        self.last_typing = now
         guest = identity.is_guest(self.scope["user"])
         frame = protocol.encode(protocol.typing(self.display_name, guest=guest))
         await self.channel_layer.group_send(
-            self.group, {"type": "chat.typing", "frame": frame, "sender": self.channel_name}
+            self.group, {"type": events.TYPING_EVENT, "frame": frame, "sender": self.channel_name}
         )
 
     # -- The session ------------------------------------------------------------------------
 
     async def end_with_session(self):
-        """Close the socket once its session no longer logs its user in: now, or when the
-        session expires."""
-        session_key = self.scope["session"].session_key
-        while True:
-            try:
-                if not await session_watch.logs_in(session_key, self.scope["user"].pk):
-                    break
-                expires = await database_sync_to_async(session_watch.expiry)(session_key)
-            except DatabaseError:
-                logger.warning("Could not check a socket's session; trying again.", exc_info=True)
-                await asyncio.sleep(SESSION_RECHECK_DELAY)
-                continue
-            if expires is None:
-                break
-            # Checked again a moment after the expiry: the session may have been renewed.
-            await asyncio.sleep((expires - timezone.now()).total_seconds() + 1)
+        await session_watch.until_session_ends(self.scope)
         self.session_watcher = None
         await self.close(code=protocol.CLOSE_FORBIDDEN)
 
@@ -520,7 +471,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def room_event(self, event):
         """Hand this socket an event sent to its room (chat.local_rooms)."""
-        if event["type"] != protocol.CHAT_MESSAGE:
+        if event["type"] != events.MESSAGE_EVENT:
             await self.dispatch(event)
             return
         # Messages, the commonest event by far, go straight out, as send() would send them:

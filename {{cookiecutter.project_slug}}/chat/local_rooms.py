@@ -14,7 +14,7 @@ who is online only when it changed without the room being told.
 
 One error policy for all of it: a socket whose handler fails costs the others nothing; a
 renewal that fails is logged and tried again at the next; a room whose channel can no
-longer receive (Redis went away) tells each of its sockets with the event UNAVAILABLE and
+longer receive (Redis went away) tells each of its sockets with UNAVAILABLE_EVENT and
 is forgotten, so that the next socket to come subscribes afresh.
 """
 
@@ -25,20 +25,12 @@ import time
 import weakref
 from collections import Counter
 
-from chat import admission, presence, protocol
-from chat.outages import LAYER_UNAVAILABLE
+from chat import admission, events, presence, protocol
+from chat.outages import LAYER_OUTAGES
 from ops import metrics
 
 logger = logging.getLogger(__name__)
 
-# The event a room's sockets get when its messages can no longer reach them.
-UNAVAILABLE = {"type": "chat.unavailable"}
-# The event that carries a presence frame to the room's sockets.
-PRESENCE = "chat.presence"
-# The event that carries an edit or a delete of a message to the room's sockets.
-CHANGE = "chat.change"
-# The events after which a history read before them is out of date.
-HISTORY_CHANGES = {protocol.CHAT_MESSAGE, CHANGE}
 # How often a room cut off from the layer tries to take its channel out of the group.
 LEAVE_RETRY_SECONDS = 2
 # How often a room with a crowd's joins to announce looks whether the crowd is in.
@@ -107,7 +99,7 @@ class LocalRoom:
         try:
             while True:
                 await self.deliver(await self.layer.receive(self.channel))
-        except LAYER_UNAVAILABLE:
+        except LAYER_OUTAGES:
             logger.warning("Channel layer unreachable; closing room %s here.", self.group)
             metrics.LAYER_ERRORS.inc()
         except Exception:
@@ -123,9 +115,9 @@ class LocalRoom:
         dropped by daphne's keepalive pings (chat/tests/test_slow_client.py). Serving the
         chat with an ASGI server whose send() waits for the client would break this.
         """
-        if event["type"] == PRESENCE:
+        if event["type"] == events.PRESENCE_EVENT:
             self.told = frozenset(event["online"])
-        elif event["type"] in HISTORY_CHANGES:
+        elif event["type"] in events.HISTORY_CHANGES:
             self.history_changes += 1  # the history read so far lacks it
         delivered = 0
         # A copy: a socket may leave the room while a frame is being written.
@@ -149,7 +141,7 @@ class LocalRoom:
         # closes rather than wait in silence.
         self.stop()
         self.tasks = [asyncio.create_task(self.leave_group_once_back())]
-        await self.deliver(UNAVAILABLE)
+        await self.deliver({"type": events.UNAVAILABLE_EVENT})
         self.members.clear()
 
     async def leave_group_once_back(self):
@@ -157,7 +149,7 @@ class LocalRoom:
         # for it, with nobody to read them.
         while True:
             await asyncio.sleep(LEAVE_RETRY_SECONDS)
-            with contextlib.suppress(*LAYER_UNAVAILABLE):
+            with contextlib.suppress(*LAYER_OUTAGES):
                 await self.layer.group_discard(self.group, self.channel)
                 return
 
@@ -182,7 +174,7 @@ class LocalRoom:
             await asyncio.sleep(interval)
             try:
                 await renew()
-            except LAYER_UNAVAILABLE:
+            except LAYER_OUTAGES:
                 metrics.LAYER_ERRORS.inc()
                 # The sockets are being closed with "try again later" (deliver_forever);
                 # entries that are not renewed expire, as they should.
@@ -256,7 +248,7 @@ class LocalRoom:
         try:
             online = await self.presence.users(self.group)
             await self.layer.group_send(self.group, presence_event(online))
-        except LAYER_UNAVAILABLE:
+        except LAYER_OUTAGES:
             metrics.LAYER_ERRORS.inc()
             logger.warning("Channel layer unreachable; %s not told who came.", self.group)
         except Exception:
@@ -272,7 +264,7 @@ class LocalRoom:
         self.stop()
         try:
             await self.layer.group_discard(self.group, self.channel)
-        except LAYER_UNAVAILABLE:
+        except LAYER_OUTAGES:
             self.tasks = [asyncio.create_task(self.leave_group_once_back())]
             raise
 
@@ -307,7 +299,7 @@ class SharedReading:
 def presence_event(online, *, joined=None, left=None):
     """The room event that brings its sockets a presence frame, encoded once."""
     return {
-        "type": PRESENCE,
+        "type": events.PRESENCE_EVENT,
         "frame": protocol.encode(protocol.presence(online, joined=joined, left=left)),
         "online": list(online),
     }
@@ -336,7 +328,7 @@ async def join(layer, group, channel_name, on_event):
     """Subscribe a socket to its room; return the room. From when this returns until
     room.leave(channel_name), every event sent to the group is awaited as
     on_event(event), in the order sent; if the room's subscription is lost, a last
-    event, UNAVAILABLE, says so."""
+    event of UNAVAILABLE_EVENT says so."""
     rooms = _rooms()
     # Another socket may be opening the room here: wait for it rather than open it twice.
     while (room := rooms.get(group)) is not None and not room.opened.is_set():

@@ -9,6 +9,6 @@ try:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 except ImportError:
-    LAYER_UNAVAILABLE = ()
+    LAYER_OUTAGES = ()
 else:
-    LAYER_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+    LAYER_OUTAGES = (RedisConnectionError, RedisTimeoutError, OSError)

@@ -3,7 +3,7 @@ messages are saved), then sent to every socket in the room, on every server proc
 
 import time
 
-from chat import protocol
+from chat import events, protocol
 from chat.room_names import group_name
 from chat.rooms_backend import history
 from ops import metrics
@@ -13,7 +13,7 @@ async def post_message(layer, *, room, user, display_name, text, client_id=None,
     """Save the message and send it to the room; return its chat.message frame (with
     ``client_id``) and whether it is new. A message its sender already sent under
     ``client_id`` is not sent again: its frame is the one sent then. Raises one of
-    history.UNAVAILABLE if it could not be saved; then nobody received it."""
+    history.OUTAGES if it could not be saved; then nobody received it."""
     received = time.time()
     message, new = await history.save_message(
         room=room,
@@ -32,7 +32,7 @@ async def post_message(layer, *, room, user, display_name, text, client_id=None,
         await layer.group_send(
             group_name(room),
             {
-                "type": protocol.CHAT_MESSAGE,
+                "type": events.MESSAGE_EVENT,
                 "frame": protocol.encode(message),
                 "received": received,
             },

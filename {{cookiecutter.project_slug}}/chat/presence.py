@@ -10,6 +10,7 @@ Each server process's room object (chat.local_rooms) renews its sockets' entries
 together and decides when the list is worth reading.
 """
 
+import time
 from collections import Counter
 
 from django.conf import settings
@@ -27,6 +28,10 @@ ANNOUNCEMENTS_BURST = 4
 ANNOUNCEMENTS_PER_SECOND = 0.1
 
 
+# Typing notices from one socket reach the room at most this often, in seconds.
+TYPING_INTERVAL = 2
+
+
 def refresh_interval():
     # Three renewals per lifetime: an entry survives a late or lost one.
     return settings.CHAT_PRESENCE_TTL / 3
@@ -40,3 +45,18 @@ def online(entries, now):
 def store_for(layer):
     """The presence store of this event loop (chat.stores)."""
     return stores.store("presence", layer)
+
+
+class TypingPace:
+    """One socket's typing notices: at most one every TYPING_INTERVAL reaches the room."""
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self.last = float("-inf")
+
+    def may_announce(self):
+        now = self.clock()
+        if now - self.last < TYPING_INTERVAL:
+            return False
+        self.last = now
+        return True

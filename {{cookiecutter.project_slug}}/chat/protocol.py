@@ -118,9 +118,11 @@ MAX_MESSAGE_ID = 2**63 - 1
 FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
-class ProtocolError(Exception):
-    """A frame the server cannot accept. ``client_id`` is the frame's own, when it had a
-    valid one, so that the error can name the frame it answers."""
+class ChatError(Exception):
+    """What the chat refuses, and why: ``code`` is one of the error codes above, ``detail``
+    a text for people. The one error of the chat's rules, whatever the transport: the
+    socket sends it as an error frame (naming the frame it answers by ``client_id``, when
+    that was valid), the HTTP API as a JSON error, and the pages as a form error."""
 
     def __init__(self, code, detail, client_id=None):
         super().__init__(detail)
@@ -129,7 +131,7 @@ class ProtocolError(Exception):
         self.client_id = client_id
 
 
-class Muted(ProtocolError):
+class Muted(ChatError):
     """The sender is muted in the room for ``seconds`` more."""
 
     def __init__(self, seconds, client_id=None):
@@ -159,7 +161,7 @@ def error(code, detail, client_id=None, message_id=None):
 
 
 def refusal(exc, message_id=None):
-    """The error frame of the ProtocolError ``exc``: a muted one says for how long."""
+    """The error frame of the ChatError ``exc``: a muted one says for how long."""
     frame = error(exc.code, exc.detail, exc.client_id, message_id)
     if isinstance(exc, Muted):
         frame["retry_after"] = round(exc.seconds, 3)
@@ -293,7 +295,7 @@ def client_constants(
 
 
 def parse_client_frame(text_data, *, max_message_length):
-    """Return the client's frame as a dict with a known "type", or raise ProtocolError.
+    """Return the client's frame as a dict with a known "type", or raise ChatError.
 
     A frame without "type" is a chat message, as in the Channels tutorial. Any frame may
     carry a "client_id", which the server echoes in its answer (the broadcast of a
@@ -304,21 +306,21 @@ def parse_client_frame(text_data, *, max_message_length):
     except (ValueError, RecursionError):
         # ValueError covers malformed JSON and oversized integers; RecursionError, JSON
         # nested too deeply to parse.
-        raise ProtocolError(INVALID_JSON, _("Frames must be JSON text.")) from None
+        raise ChatError(INVALID_JSON, _("Frames must be JSON text.")) from None
     if not isinstance(frame, dict):
-        raise ProtocolError(INVALID_FRAME, _("Frames must be JSON objects."))
+        raise ChatError(INVALID_FRAME, _("Frames must be JSON objects."))
     client_id = validate_client_id(frame["client_id"]) if "client_id" in frame else None
     frame_type = frame.get("type", CHAT_MESSAGE)
     read_fields = CLIENT_FRAMES.get(frame_type) if isinstance(frame_type, str) else None
     if read_fields is None:
-        raise ProtocolError(
+        raise ChatError(
             UNKNOWN_TYPE,
             _("Unknown frame type: %(type)s.") % {"type": repr(str(frame_type)[:100])},
             client_id,
         )
     try:
         parsed = {"type": frame_type, **read_fields(frame, max_message_length)}
-    except ProtocolError as exc:
+    except ChatError as exc:
         exc.client_id = client_id
         raise
     if client_id is not None:
@@ -333,7 +335,7 @@ def validate_client_id(client_id):
         or not 1 <= len(client_id) <= MAX_CLIENT_ID_LENGTH
         or not client_id.isprintable()
     ):
-        raise ProtocolError(
+        raise ChatError(
             INVALID_FRAME,
             _('"client_id" must be a string of 1 to %(max)d printable characters.')
             % {"max": MAX_CLIENT_ID_LENGTH},
@@ -343,16 +345,16 @@ def validate_client_id(client_id):
 
 def validate_message_text(text, *, max_length):
     if not isinstance(text, str):
-        raise ProtocolError(INVALID_MESSAGE, _('"message" must be a string.'))
+        raise ChatError(INVALID_MESSAGE, _('"message" must be a string.'))
     if not text.strip():
-        raise ProtocolError(INVALID_MESSAGE, _('"message" cannot be empty.'))
+        raise ChatError(INVALID_MESSAGE, _('"message" cannot be empty.'))
     if len(text) > max_length:
-        raise ProtocolError(
+        raise ChatError(
             MESSAGE_TOO_LONG,
             _("Messages can be at most %(max)d characters long.") % {"max": max_length},
         )
     if FORBIDDEN_CHARACTERS.search(text):
-        raise ProtocolError(
+        raise ChatError(
             INVALID_MESSAGE, _('"message" cannot contain control characters or lone surrogates.')
         )
     return text
@@ -363,14 +365,14 @@ def validate_limit(limit):
     if limit is None:
         return None
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ProtocolError(INVALID_FRAME, _('"limit" must be a whole number >= 1.'))
+        raise ChatError(INVALID_FRAME, _('"limit" must be a whole number >= 1.'))
     return limit
 
 
 def validate_message_id(value, field):
     # bool is an int in Python, but true is no message id.
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_MESSAGE_ID:
-        raise ProtocolError(
+        raise ChatError(
             INVALID_FRAME,
             _('"%(field)s" must be a message id: a whole number >= 0.') % {"field": field},
         )
@@ -406,7 +408,7 @@ def validate_time(value, field):
     except ValueError:
         moment = None
     if moment is None or moment.utcoffset() is None:
-        raise ProtocolError(
+        raise ChatError(
             INVALID_FRAME,
             _('"%(field)s" must be a time in ISO 8601, with its offset from UTC.')
             % {"field": field},
@@ -429,7 +431,14 @@ def _read_fields(frame, max_message_length):
     return {"id": validate_message_id(frame.get("id"), "id")}
 
 
-# Each frame type a client may send, and what reads its fields.
+def handler_name(frame_type):
+    """The consumer method that handles a frame of ``frame_type`` (a key of CLIENT_FRAMES):
+    "chat.message" is handled by on_chat_message."""
+    return "on_" + frame_type.replace(".", "_")
+
+
+# Each frame type a client may send, and what reads its fields; the consumer handles each
+# in the method handler_name gives.
 CLIENT_FRAMES = {
     CHAT_MESSAGE: _chat_message_fields,
     TYPING: _typing_fields,

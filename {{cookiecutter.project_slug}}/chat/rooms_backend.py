@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 HISTORY_NAMES = [
     "KEEPS_HISTORY",
-    "UNAVAILABLE",
+    "OUTAGES",
     "active_rooms",
     "delete_sent_message",
     "edit_message",

@@ -13,6 +13,7 @@ that user reaches the user's sockets on every server process:
 A socket whose session no longer logs in its user closes with CLOSE_FORBIDDEN (4403).
 """
 
+import asyncio
 import hashlib
 import logging
 from functools import partial
@@ -20,21 +21,22 @@ from importlib import import_module
 
 from asgiref.sync import async_to_sync
 from channels.auth import get_user
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_out
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from chat.outages import LAYER_UNAVAILABLE
+from chat import events
+from chat.outages import LAYER_OUTAGES
 
 logger = logging.getLogger(__name__)
 
-# Channel layer events to the sockets of one user.
-SESSION_ENDED = "chat.session_ended"
-USER_CHANGED = "chat.user_changed"
+# Seconds before a session check that the database could not answer is tried again.
+SESSION_RECHECK_DELAY = 5
 
 
 def user_group(user_pk):
@@ -76,6 +78,26 @@ def expiry(session_key):
     return session.get_expiry_date()
 
 
+async def until_session_ends(scope):
+    """Return once the session of the socket's ``scope`` no longer logs its user in: at
+    once, or when the session expires. A check the database cannot answer is tried
+    again."""
+    session_key = scope["session"].session_key
+    while True:
+        try:
+            if not await logs_in(session_key, scope["user"].pk):
+                return
+            expires = await database_sync_to_async(expiry)(session_key)
+        except DatabaseError:
+            logger.warning("Could not check a socket's session; trying again.", exc_info=True)
+            await asyncio.sleep(SESSION_RECHECK_DELAY)
+            continue
+        if expires is None:
+            return
+        # Checked again a moment after the expiry: the session may have been renewed.
+        await asyncio.sleep((expires - timezone.now()).total_seconds() + 1)
+
+
 def tell_users_sockets(user_pk, event):
     """Send ``event`` to the sockets of user ``user_pk``, on every server process, once
     the current transaction (if any) is committed, so that their checks see the change."""
@@ -85,7 +107,7 @@ def tell_users_sockets(user_pk, event):
 def send_to_user(user_pk, event):
     try:
         async_to_sync(get_channel_layer().group_send)(user_group(user_pk), event)
-    except LAYER_UNAVAILABLE:
+    except LAYER_OUTAGES:
         # Without the channel layer no socket is open: they all closed with
         # CLOSE_TRY_AGAIN_LATER, and reconnect with their session checked anew.
         logger.warning("Channel layer unreachable; could not reach user %s's sockets.", user_pk)
@@ -95,18 +117,18 @@ def session_ended(sender, request, user, **kwargs):
     if user is None or request is None or request.session.session_key is None:
         return
     tag = session_tag(request.session.session_key)
-    tell_users_sockets(user.pk, {"type": SESSION_ENDED, "session": tag})
+    tell_users_sockets(user.pk, {"type": events.SESSION_ENDED_EVENT, "session": tag})
 
 
 def user_saved(sender, instance, created, update_fields, **kwargs):
     # Logging in saves last_login alone, which changes nobody's sessions.
     if created or (update_fields is not None and set(update_fields) == {"last_login"}):
         return
-    tell_users_sockets(instance.pk, {"type": USER_CHANGED})
+    tell_users_sockets(instance.pk, {"type": events.USER_CHANGED_EVENT})
 
 
 def user_deleted(sender, instance, **kwargs):
-    tell_users_sockets(instance.pk, {"type": USER_CHANGED})
+    tell_users_sockets(instance.pk, {"type": events.USER_CHANGED_EVENT})
 
 
 def connect_signals():

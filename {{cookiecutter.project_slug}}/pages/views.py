@@ -5,7 +5,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from chat import identity, protocol
-from chat.outages import LAYER_UNAVAILABLE
+from chat.outages import LAYER_OUTAGES
 from chat.room_names import InvalidRoomName, normalize_room_name
 from chat.rooms_backend import history, membership
 from pages.client_texts import client_texts
@@ -31,7 +31,7 @@ def recent_rooms(session, opened=None):
 def active_rooms():
     try:
         return cache.get_or_set("chat:active_rooms", history.active_rooms, ACTIVE_ROOMS_SECONDS)
-    except LAYER_UNAVAILABLE:
+    except LAYER_OUTAGES:
         # The cache is in Redis, which is away: the pages still open.
         return history.active_rooms()
 

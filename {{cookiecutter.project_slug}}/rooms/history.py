@@ -30,14 +30,14 @@ CLOCK_MARGIN = timedelta(seconds=60)
 
 # What the functions below raise when the database fails them; the consumer answers with
 # an error frame instead of closing the socket.
-UNAVAILABLE = (DatabaseError,)
+OUTAGES = (DatabaseError,)
 
 
 @database_sync_to_async
 def save_message(*, room, user, display_name, text, client_id=None, guest_key=""):
     """Save a message; return its chat.message frame, with the id it was saved under, and
     whether it is new: a message its sender already sent under ``client_id`` is not saved
-    again, and its frame is the one saved then. ProtocolError (forbidden, muted) if the
+    again, and its frame is the one saved then. ChatError (forbidden, muted) if the
     sender may not post to the room now (rooms.membership)."""
     membership.check_may_post(user, room)
     guest = identity.is_guest(user)
@@ -83,14 +83,14 @@ def changeable_message(room, message_id):
         Message.objects.select_for_update().filter(room=room, id=message_id, deleted=False).first()
     )
     if message is None:
-        raise protocol.ProtocolError(protocol.NOT_FOUND, _("There is no such message here."))
+        raise protocol.ChatError(protocol.NOT_FOUND, _("There is no such message here."))
     return message
 
 
 @database_sync_to_async
 def edit_message(*, room, message_id, user, guest_key, text):
     """Let the message's author change its text; return the chat.edit frame and True (it
-    changed), or raise ProtocolError (not_found, forbidden)."""
+    changed), or raise ChatError (not_found, forbidden)."""
     with transaction.atomic():
         message = changeable_message(room, message_id)
         message_rights.check_may_edit(user, guest_key, message)
@@ -106,7 +106,7 @@ def edit_message(*, room, message_id, user, guest_key, text):
 def erase_message(*, room, message_id, user, guest_key):
     """Let the message's author (or staff) delete it: its text is gone from the database.
     Return the chat.delete frame and whether the message was deleted just now, or raise
-    ProtocolError (not_found, forbidden).
+    ChatError (not_found, forbidden).
 
     Deleting a message already deleted succeeds: a client that did not hear back asks
     again."""

@@ -30,8 +30,8 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from chat import protocol
-from chat.outages import LAYER_UNAVAILABLE
+from chat import events, protocol
+from chat.outages import LAYER_OUTAGES
 from chat.room_names import PROBE_ROOM, InvalidRoomName, group_name, normalize_room_name
 from rooms.models import Membership, Message, ModerationAction, Room
 
@@ -82,20 +82,20 @@ def is_private(room_name):
         return True
     try:
         known = cache.get(kind_key(room_name))
-    except LAYER_UNAVAILABLE:
+    except LAYER_OUTAGES:
         known = None
     if known is None:
         known = Room.objects.filter(name=room_name).exists()
         # add, not set: a room made private since the database was read has said so
         # already, and must not be taken back for public.
-        with contextlib.suppress(*LAYER_UNAVAILABLE):
+        with contextlib.suppress(*LAYER_OUTAGES):
             cache.add(kind_key(room_name), known, None if known else PUBLIC_KNOWN_SECONDS)
     return known
 
 
 def became_private(room_name):
     """Tell the cache that ``room_name`` is private now, for good."""
-    with contextlib.suppress(*LAYER_UNAVAILABLE):
+    with contextlib.suppress(*LAYER_OUTAGES):
         cache.set(kind_key(room_name), True, None)
 
 
@@ -114,12 +114,12 @@ def seat(user, room_name):
 
 
 def check_may_post(user, room_name):
-    """Raise ProtocolError (forbidden, or muted with the seconds left) unless ``user`` may
+    """Raise ChatError (forbidden, or muted with the seconds left) unless ``user`` may
     post to the room now."""
     try:
         membership = seat(user, room_name)
     except NotAMember:
-        raise protocol.ProtocolError(protocol.FORBIDDEN, refusal()) from None
+        raise protocol.ChatError(protocol.FORBIDDEN, refusal()) from None
     if membership is not None and membership.muted_until:
         left = (membership.muted_until - timezone.now()).total_seconds()
         if left > 0:
@@ -139,20 +139,11 @@ def moderates(user, room_name):
 # -- Rooms ---------------------------------------------------------------------------------
 
 
-class RoomError(Exception):
-    """A room could not be made or changed: ``code`` is one of chat.protocol's error codes."""
-
-    def __init__(self, code, detail):
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-
-
 def users_named(usernames):
-    """The active users of ``usernames``; RoomError (not_found) naming any that is not one."""
+    """The active users of ``usernames``; ChatError (not_found) naming any that is not one."""
     usernames = list(dict.fromkeys(usernames))
     if len(usernames) > MAX_ADDED_AT_ONCE:
-        raise RoomError(
+        raise protocol.ChatError(
             protocol.INVALID_FRAME,
             _("Add at most %(max)d members at once.") % {"max": MAX_ADDED_AT_ONCE},
         )
@@ -162,7 +153,7 @@ def users_named(usernames):
     }
     unknown = [name for name in usernames if name not in users]
     if unknown:
-        raise RoomError(
+        raise protocol.ChatError(
             protocol.NOT_FOUND, _("No such user: %(names)s.") % {"names": ", ".join(unknown)}
         )
     return [users[name] for name in usernames]
@@ -170,17 +161,19 @@ def users_named(usernames):
 
 def check_not_kept_for_direct_messages(name):
     if DIRECT_NAME.fullmatch(name):
-        raise RoomError(protocol.INVALID_ROOM, _("Names like this are kept for direct messages."))
+        raise protocol.ChatError(
+            protocol.INVALID_ROOM, _("Names like this are kept for direct messages.")
+        )
 
 
 def room_taken():
-    return RoomError(
+    return protocol.ChatError(
         protocol.ROOM_TAKEN, _("A room of this name exists already. Choose another name.")
     )
 
 
 def check_public_name(name):
-    """RoomError unless ``name`` may be opened as a public room."""
+    """ChatError unless ``name`` may be opened as a public room."""
     check_not_kept_for_direct_messages(name)
     if private_room(name) is not None:
         raise room_taken()
@@ -188,11 +181,11 @@ def check_public_name(name):
 
 def create_private_room(owner, name, member_usernames=()):
     """Make the private room ``name`` owned by ``owner``, with the members named; return
-    it. RoomError if the name is not valid or already used, publicly or privately."""
+    it. ChatError if the name is not valid or already used, publicly or privately."""
     try:
         name = normalize_room_name(name)
     except InvalidRoomName as exc:
-        raise RoomError(protocol.INVALID_ROOM, str(exc)) from None
+        raise protocol.ChatError(protocol.INVALID_ROOM, str(exc)) from None
     check_not_kept_for_direct_messages(name)
     members = [user for user in users_named(member_usernames) if user.pk != owner.pk]
     taken = room_taken()
@@ -237,7 +230,7 @@ def direct_room(user, other):
     """The direct conversation of ``user`` and ``other``, made the first time either opens
     it: a pair has one."""
     if not (user.is_authenticated and other.is_active) or user.pk == other.pk:
-        raise RoomError(protocol.FORBIDDEN, _("You can only write to another user."))
+        raise protocol.ChatError(protocol.FORBIDDEN, _("You can only write to another user."))
     room = existing_direct_room(user, other)
     if room is not None:
         return room
@@ -361,19 +354,21 @@ def may_manage(actor_membership, target_membership=None):
 def acting_seat(actor, room):
     seat = room.memberships.filter(user=actor, banned=False).first()
     if seat is None:
-        raise RoomError(protocol.FORBIDDEN, refusal())
+        raise protocol.ChatError(protocol.FORBIDDEN, refusal())
     return seat
 
 
 def target_seat(room, username):
     seat = room.memberships.select_related("user").filter(user__username=username).first()
     if seat is None:
-        raise RoomError(protocol.NOT_FOUND, _("%(name)s is not in this room.") % {"name": username})
+        raise protocol.ChatError(
+            protocol.NOT_FOUND, _("%(name)s is not in this room.") % {"name": username}
+        )
     return seat
 
 
 def forbidden():
-    return RoomError(protocol.FORBIDDEN, _("You may not do that in this room."))
+    return protocol.ChatError(protocol.FORBIDDEN, _("You may not do that in this room."))
 
 
 def record(room, actor, action, target=None, detail=""):
@@ -409,7 +404,7 @@ def set_role(actor, room, username, role):
     if acting_seat(actor, room).role != OWNER or room.pair:
         raise forbidden()
     if role not in ROLES:
-        raise RoomError(protocol.INVALID_FRAME, _("No such role."))
+        raise protocol.ChatError(protocol.INVALID_FRAME, _("No such role."))
     seat = target_seat(room, username)
     if seat.banned or seat.role == OWNER:
         raise forbidden()
@@ -465,7 +460,7 @@ def leave(user, room):
         # Locked: of two owners leaving at once, the second sees the first gone.
         owners = room.memberships.select_for_update().filter(role=OWNER, banned=False)
         if seat.role == OWNER and not owners.exclude(pk=seat.pk).exists():
-            raise RoomError(
+            raise protocol.ChatError(
                 protocol.FORBIDDEN, _("Give the room another owner before you leave it.")
             )
         seat.delete()
@@ -479,9 +474,9 @@ def tell_room(room_name, **change):
     Redis is away (chat.consumers)."""
     try:
         async_to_sync(get_channel_layer().group_send)(
-            group_name(room_name), {"type": "chat.members", **change}
+            group_name(room_name), {"type": events.MEMBERS_EVENT, **change}
         )
-    except LAYER_UNAVAILABLE:
+    except LAYER_OUTAGES:
         logger.warning("Could not tell room %r of a change of members.", room_name, exc_info=True)
 
 
@@ -520,12 +515,12 @@ def room_invited_to(key):
 
 
 def join_by_link(user, room):
-    """Make ``user`` a member of the room they have the invite link of; RoomError if they
+    """Make ``user`` a member of the room they have the invite link of; ChatError if they
     are banned from it."""
     seat, made = Membership.objects.get_or_create(
         room=room, user=user, defaults={"last_read_id": last_message_id(room.name)}
     )
     if seat.banned:
-        raise RoomError(protocol.FORBIDDEN, _("You cannot join this room."))
+        raise protocol.ChatError(protocol.FORBIDDEN, _("You cannot join this room."))
     if made:
         record(room, user, ModerationAction.JOIN_BY_LINK, user)

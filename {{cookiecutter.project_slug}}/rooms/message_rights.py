@@ -31,14 +31,12 @@ def may_delete_any(user, room):
 
 
 def check_may_edit(user, guest_key, message):
-    """Raise ProtocolError (forbidden) unless ``user`` may edit ``message``."""
+    """Raise ChatError (forbidden) unless ``user`` may edit ``message``."""
     if not wrote(user, guest_key, message):
-        raise protocol.ProtocolError(protocol.FORBIDDEN, _("You can only edit your own messages."))
+        raise protocol.ChatError(protocol.FORBIDDEN, _("You can only edit your own messages."))
 
 
 def check_may_delete(user, guest_key, message):
-    """Raise ProtocolError (forbidden) unless ``user`` may delete ``message``."""
+    """Raise ChatError (forbidden) unless ``user`` may delete ``message``."""
     if not (wrote(user, guest_key, message) or may_delete_any(user, message.room)):
-        raise protocol.ProtocolError(
-            protocol.FORBIDDEN, _("You can only delete your own messages.")
-        )
+        raise protocol.ChatError(protocol.FORBIDDEN, _("You can only delete your own messages."))

@@ -4,6 +4,7 @@ moderation, invite links, and direct conversations."""
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from chat import protocol
 from rooms import membership
 from rooms.models import Membership, ModerationAction, Room
 
@@ -32,7 +34,7 @@ def create_room(request):
             request.POST.get("name", "").strip(),
             usernames(request.POST.get("members", "")),
         )
-    except membership.RoomError as exc:
+    except protocol.ChatError as exc:
         messages.error(request, exc.detail)
         return redirect("chat:lobby")
     return redirect("chat:room", room=room.name)
@@ -58,8 +60,11 @@ def members(request, room):
     if request.method == "POST":
         try:
             invite_link = act(request, room)
-        except membership.RoomError as exc:
+        except protocol.ChatError as exc:
             messages.error(request, exc.detail)
+        except ValidationError as exc:
+            # A choice the form does not offer: a hand-made request.
+            messages.error(request, exc.message)
         if invite_link is None:
             if not Room.objects.filter(pk=room.pk, memberships__user=request.user).exists():
                 return redirect("chat:lobby")  # they left
@@ -103,7 +108,7 @@ def act(request, room):
     elif action == "mute":
         minutes = request.POST.get("minutes", "")
         if minutes not in {str(choice) for choice in MUTE_CHOICES}:
-            raise membership.RoomError("invalid_frame", _("Choose how long."))
+            raise ValidationError(_("Choose how long."))
         membership.mute(request.user, room, username, int(minutes) * 60)
         messages.success(request, _("%(name)s is muted.") % {"name": username})
     elif action == "unmute":
@@ -122,7 +127,7 @@ def act(request, room):
         membership.revoke_invite_link(request.user, room)
         messages.success(request, _("The invite link no longer works."))
     else:
-        raise membership.RoomError("invalid_frame", _("Unknown action."))
+        raise ValidationError(_("Unknown action."))
     return None
 
 
@@ -134,7 +139,7 @@ def join_by_link(request, key):
     if request.method == "POST":
         try:
             membership.join_by_link(request.user, room)
-        except membership.RoomError as exc:
+        except protocol.ChatError as exc:
             messages.error(request, exc.detail)
             return redirect("chat:lobby")
         return redirect("chat:room", room=room.name)

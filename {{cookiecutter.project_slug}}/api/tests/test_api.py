@@ -18,7 +18,7 @@ from websockets.asyncio.client import connect as open_websocket
 from api import tokens
 from api.models import ApiToken
 from chat import protocol
-from chat.outages import LAYER_UNAVAILABLE
+from chat.outages import LAYER_OUTAGES
 from rooms.models import Message
 from testing.fixtures import uses_redis
 from testing.servers import HOST, ORIGIN, manage, receive, room_url
@@ -72,7 +72,7 @@ async def test_a_request_without_a_valid_token_is_refused(authorization):
     assert response.json()["code"] == "unauthorized"
 
 
-@pytest.mark.parametrize("outage", [DatabaseError, *LAYER_UNAVAILABLE])
+@pytest.mark.parametrize("outage", [DatabaseError, *LAYER_OUTAGES])
 async def test_an_outage_outside_the_views_gets_json_503(key, monkeypatch, outage):
     # The database or Redis failing the token's check (or the flood limit, or a room's
     # members): JSON, as every answer of the API.

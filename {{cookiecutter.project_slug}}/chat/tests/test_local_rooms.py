@@ -8,7 +8,7 @@ import uuid
 import pytest
 from channels.layers import get_channel_layer
 
-from chat import local_rooms, protocol
+from chat import events, local_rooms
 from chat.room_names import group_name
 from chat.rooms_backend import history
 from testing.fixtures import post
@@ -115,7 +115,7 @@ async def test_sockets_that_join_together_share_one_subscription(room):
     rooms = await asyncio.gather(
         *(local_rooms.join(layer, group, f"socket-{n}", inbox) for n, inbox in enumerate(inboxes))
     )
-    await layer.group_send(group, {"type": "chat.message", "frame": "{}"})
+    await layer.group_send(group, {"type": events.MESSAGE_EVENT, "frame": "{}"})
 
     for inbox in inboxes:
         assert (await inbox.get())["type"] == "chat.message"
@@ -138,7 +138,7 @@ async def test_a_socket_that_fails_costs_the_others_nothing(room, caplog):
     await local_rooms.join(layer, group, "broken", broken)
     await local_rooms.join(layer, group, "after", after)
     for number in range(3):
-        await layer.group_send(group, {"type": "chat.message", "frame": json.dumps(number)})
+        await layer.group_send(group, {"type": events.MESSAGE_EVENT, "frame": json.dumps(number)})
 
     for number in range(3):
         assert (await before.get())["frame"] == json.dumps(number)
@@ -156,7 +156,7 @@ async def test_the_last_socket_to_leave_ends_the_subscription(room):
     await room.leave("first")
 
     room = await local_rooms.join(layer, group, "second", second)
-    await layer.group_send(group, {"type": "chat.message", "frame": "{}"})
+    await layer.group_send(group, {"type": events.MESSAGE_EVENT, "frame": "{}"})
 
     assert (await second.get())["type"] == "chat.message"
     assert first.events.empty()
@@ -182,12 +182,12 @@ async def test_a_room_cut_off_from_the_layer_tells_its_sockets_and_reopens_afres
 
     layer_gone.set()
 
-    assert await cut_off.get() == local_rooms.UNAVAILABLE
+    assert await cut_off.get() == {"type": events.UNAVAILABLE_EVENT}
     monkeypatch.setattr(layer, "receive", receive)
     later = Inbox()
     new_room = await local_rooms.join(layer, group, "later", later)
     assert new_room is not lost_room
-    await layer.group_send(group, {"type": "chat.message", "frame": "{}"})
+    await layer.group_send(group, {"type": events.MESSAGE_EVENT, "frame": "{}"})
     assert (await later.get())["type"] == "chat.message"
     assert cut_off.events.empty()
     # Once the layer answers again, the lost channel leaves the group.
@@ -225,7 +225,7 @@ async def test_sockets_joining_together_share_one_reading_of_history(room, monke
     assert read.begun == 1
 
     # A message delivered since: the reading may lack it, and the next joins read again.
-    await joined.deliver({"type": protocol.CHAT_MESSAGE, "frame": "{}"})
+    await joined.deliver({"type": events.MESSAGE_EVENT, "frame": "{}"})
     assert await joined.shared_history(read) == {"page": 2}
     assert await joined.shared_history(read) == {"page": 2}
 

@@ -8,7 +8,7 @@ import pytest
 from channels.layers import get_channel_layer
 from django.test import override_settings
 
-from chat import consumers, presence
+from chat import presence
 from chat.room_names import group_name
 from testing.fixtures import nothing_arrives, post
 
@@ -228,6 +228,6 @@ async def test_typing_reaches_the_others_at_most_every_two_seconds(join, session
 
     assert await bob.receive_json_from() == {"type": "typing", "user": "alice", "guest": False}
     assert await nothing_arrives(alice, bob, after=alice)
-    await asyncio.sleep(consumers.TYPING_INTERVAL)
+    await asyncio.sleep(presence.TYPING_INTERVAL)
     await alice.send_json_to({"type": "typing"})
     assert await bob.receive_json_from() == {"type": "typing", "user": "alice", "guest": False}

@@ -25,7 +25,7 @@ def test_message_at_the_maximum_length_is_accepted():
 
 
 def test_message_over_the_maximum_length_is_refused():
-    with pytest.raises(protocol.ProtocolError) as excinfo:
+    with pytest.raises(protocol.ChatError) as excinfo:
         protocol.validate_message_text("x" * 11, max_length=10)
     assert excinfo.value.code == protocol.MESSAGE_TOO_LONG
 
@@ -77,10 +77,10 @@ def test_the_readme_documents_every_close_code_and_no_other():
     assert readme_table_codes("Close code") == {str(code) for code in protocol.CLOSE_CODES}
 
 
-def test_every_frame_type_a_client_may_send_has_a_handler():
-    assert set(ChatConsumer.frame_handlers) == set(protocol.CLIENT_FRAMES)
-    for handler in ChatConsumer.frame_handlers.values():
-        assert callable(getattr(ChatConsumer, handler))
+def test_every_frame_type_a_client_may_send_has_a_handler_and_no_other_does():
+    handlers = {protocol.handler_name(frame_type) for frame_type in protocol.CLIENT_FRAMES}
+    assert all(callable(getattr(ChatConsumer, handler, None)) for handler in handlers)
+    assert {name for name in dir(ChatConsumer) if name.startswith("on_")} == handlers
 
 
 @pytest.mark.parametrize(
@@ -92,7 +92,7 @@ def test_every_frame_type_a_client_may_send_has_a_handler():
     ],
 )
 def test_a_refused_frame_names_its_client_id(text, code):
-    with pytest.raises(protocol.ProtocolError) as excinfo:
+    with pytest.raises(protocol.ChatError) as excinfo:
         protocol.parse_client_frame(text, max_message_length=10)
 
     assert (excinfo.value.code, excinfo.value.client_id) == (code, "c1")

@@ -17,7 +17,7 @@ from chat import identity, protocol
 KEEPS_HISTORY = False
 
 # Nothing here can fail the way a database can.
-UNAVAILABLE = ()
+OUTAGES = ()
 
 # How long a message's client_id is remembered, so that the same message sent again (after
 # a lost connection, or a reload) does not reach the room twice.
@@ -62,7 +62,7 @@ async def erase_message(*, room, message_id, user, guest_key):
 
 def _not_found():
     # Unsaved messages have no ids: no frame can name one.
-    return protocol.ProtocolError(protocol.NOT_FOUND, _("There is no such message here."))
+    return protocol.ChatError(protocol.NOT_FOUND, _("There is no such message here."))
 
 
 def delete_sent_message(room, display_name, client_id):
