@@ -1,4 +1,5 @@
-"""The shell blocks of a baked project's README, and how the suite runs each as pasted.
+"""The shell blocks of a baked project's README and docs, and how the suite runs each as
+pasted.
 
 A block is run whole, by bash, in the project's directory, so that its `export` lines
 hold for the commands after them. A block whose last command starts a server runs in

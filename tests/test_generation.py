@@ -216,7 +216,7 @@ def test_the_channel_layer_is_a_setting_with_the_chosen_default(cookies, variant
     assert "channels_redis.core.RedisChannelLayer" in settings
     assert "channels.layers.InMemoryChannelLayer" in settings
     default = '"redis://127.0.0.1:6379/0"' if variant["channel_layer"] == "redis" else '""'
-    assert f'REDIS_URL = os.environ.get("REDIS_URL", {default})' in settings
+    assert f'REDIS_URLS = env.names("REDIS_URL", {default})' in settings
     extra = pyproject["project"]["optional-dependencies"]["redis"]
     assert any(requirement.startswith("channels-redis") for requirement in extra)
     on_redis = f"{project.name}[redis]" in pyproject["project"]["dependencies"]
@@ -419,6 +419,14 @@ BROWSER_VARIANTS = [
     {"channel_layer": "in_memory", "persist_messages": True, "database": "sqlite"},
     {"channel_layer": "redis", "persist_messages": True, "database": "postgresql"},
 ]
+# Variants whose load check and benchmark run: each channel layer, saving messages or not,
+# and each database, once. The others run the same scripts on the same code.
+LOAD_VARIANTS = [
+    {"channel_layer": "in_memory", "persist_messages": True, "database": "sqlite"},
+    {"channel_layer": "in_memory", "persist_messages": False, "database": "postgresql"},
+    {"channel_layer": "redis", "persist_messages": True, "database": "postgresql"},
+    {"channel_layer": "redis", "persist_messages": False, "database": "sqlite"},
+]
 # Screenshots the browser tests take, kept as CI artifacts.
 ARTIFACTS_DIR = TEMPLATE_DIR / "artifacts"
 # The variant that also follows the README's route without uv, and proves that a project
@@ -490,20 +498,25 @@ def check_switch_to_redis(project, env):
 @pytest.mark.suite
 @pytest.mark.parametrize(("variant", "answers"), SUITE_CASES)
 def test_variant_follows_its_readme_and_passes_its_own_suite(cookies, variant, answers):
-    """Every shell block of the generated README, run as pasted (but for the port of a
-    server), with the checks a block's output allows, and the project's own checks."""
+    """Every shell block of the generated README and docs/, run as pasted (but for the
+    port of a server), with the checks a block's output allows, and the project's own
+    checks."""
     if variant["channel_layer"] == "redis":
         require_service("Redis", REDIS_ADDRESS)
     if variant["database"] == "postgresql":
         require_service("PostgreSQL", POSTGRES_ADDRESS)
     answers = {"project_slug": slug_for(variant), **answers}
     project = bake(cookies, **variant, **answers)
-    readme = (project / "README.md").read_text(encoding="utf-8")
+    # The README and the references beside it: every shell block a reader may paste.
+    readme = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in [project / "README.md", *sorted((project / "docs").glob("*.md"))]
+    )
     blocks = {}
     for block in shell_blocks(readme):
         first = max((start for start in BLOCK_ORDER if block.startswith(start)), key=len)
         blocks[first] = block
-    assert len(blocks) == len(shell_blocks(readme)), "two README blocks start alike"
+    assert len(blocks) == len(shell_blocks(readme)), "two blocks start alike"
     if variant["database"] == "postgresql":
         create_database(answers["project_slug"])
     env = project_env(CHANNEL_LAYER_PREFIX=answers["project_slug"])
@@ -519,6 +532,9 @@ def test_variant_follows_its_readme_and_passes_its_own_suite(cookies, variant, a
             continue
         if first == BROWSER_TESTS and variant not in BROWSER_VARIANTS:
             not_run[first] = "browser tests run for the default and Redis + PostgreSQL variants"
+            continue
+        if first in (SOAK, BENCHMARK) and variant not in LOAD_VARIANTS:
+            not_run[first] = "run for one variant of each layer, saving or not, and database"
             continue
         if first == COMPOSE:
             # compose.yaml is checked by test_compose_runs_the_tested_topology, and the

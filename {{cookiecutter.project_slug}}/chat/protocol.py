@@ -3,7 +3,7 @@ close codes, and validation of what clients send.
 
 This module is the one source of the protocol: the consumer dispatches on CLIENT_FRAMES,
 the room page hands client_constants() to the browser client, and a test keeps the
-README's tables in step with ERROR_CODES and CLOSE_CODES.
+tables of docs/protocol.md in step with ERROR_CODES and CLOSE_CODES.
 """
 
 import json

@@ -1,56 +1,48 @@
 """Settings for {{ cookiecutter.project_slug }}.
 
-Everything that differs between machines comes from environment variables (see
-.env.example); the defaults are safe for development on your own machine.
+Everything that differs between machines comes from environment variables, read with
+environs: a value of the wrong type stops the server with the variable's name.
+docs/settings.md explains each; .env.example lists them with their defaults here, which
+are safe for development on your own machine.
 """
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from environs import Env, ValidationError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-
-def env_bool(name, default):
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    if value.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+env = Env()
 
 
-def env_list(name, default):
-    value = os.environ.get(name)
-    if value is None:
-        return default
+@env.parser_for("names")
+def names(value):
+    """Comma-separated items, blanks around them and empty ones left out."""
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def env_addresses(name):
+@env.parser_for("addresses")
+def addresses(value):
     """(host, port) pairs from "host:port,host:port"."""
-    addresses = []
-    for item in env_list(name, []):
+    pairs = []
+    for item in names(value):
         host, _, port = item.rpartition(":")
         if not host or not port.isdigit():
-            raise ImproperlyConfigured(f"{name} must list host:port pairs, not {item!r}.")
-        addresses.append((host, int(port)))
-    return addresses
+            raise ValidationError(f"must list host:port pairs, not {item!r}")
+        pairs.append((host, int(port)))
+    return pairs
 
 
 # Generated for this project; set DJANGO_SECRET_KEY to your own secret in production.
-SECRET_KEY = os.environ.get(
+SECRET_KEY = env.str(
     "DJANGO_SECRET_KEY", "__SECRET_KEY__"
 )
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+DEBUG = env.bool("DJANGO_DEBUG", True)
 
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+ALLOWED_HOSTS = env.names("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
 INSTALLED_APPS = [
     # daphne first, so that `manage.py runserver` serves the ASGI application.
@@ -126,11 +118,12 @@ ASGI_APPLICATION = "config.asgi.application"
 # each consumer call may run in a different thread, and per-thread connections would pile
 # up (Django's documentation advises against them with ASGI).
 DATABASES = {
-    "default": dj_database_url.config(
+    "default": env.dj_db_url(
+        "DATABASE_URL",
 {%- if cookiecutter.database == "postgresql" %}
-        default="postgres://postgres@127.0.0.1:5432/{{ cookiecutter.project_slug }}",
+        "postgres://postgres@127.0.0.1:5432/{{ cookiecutter.project_slug }}",
 {%- else %}
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
 {%- endif %}
     )
 }
@@ -145,9 +138,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # default of 4 was too few for page loads and message saves at once.
     DATABASES["default"]["OPTIONS"] = {
         "pool": {
-            "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")),
-            "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10")),
-            "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", 2),
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", 10),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", 10),
         }
     }
 {%- else %}
@@ -165,24 +158,26 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The channel layer carries room messages between sockets. With a Redis to use
 # (channels-redis, the `redis` extra), any number of server processes share rooms,
 # presence and the flood limit; without one, the in-memory layer serves one process.
-{%- if cookiecutter.channel_layer == "redis" %}
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-{%- else %}
-REDIS_URL = os.environ.get("REDIS_URL", "")
-{%- endif %}
 # Sharding: REDIS_URL may list several Redis servers, comma-separated. The channel layer
 # keeps each room on one of them, by a consistent hash of its name, and presence, socket
 # counts, flood limits and the cache are spread over them the same way.
-REDIS_URLS = [url.strip() for url in REDIS_URL.split(",") if url.strip()]
+{%- if cookiecutter.channel_layer == "redis" %}
+REDIS_URLS = env.names("REDIS_URL", "redis://127.0.0.1:6379/0")
+{%- else %}
+REDIS_URLS = env.names("REDIS_URL", "")
+{%- endif %}
 # High availability: with REDIS_SENTINELS set ("host:port,host:port"), the channel layer
 # and presence ask those Redis Sentinels for the current master of REDIS_SENTINEL_MASTER,
 # and ask again when they lose it, so a failover is followed; REDIS_URL is then not used.
 # REDIS_SENTINEL_MASTER may name several masters, comma-separated: shards, each with its
 # own failover.
-REDIS_SENTINELS = env_addresses("REDIS_SENTINELS")
-REDIS_SENTINEL_MASTERS = env_list("REDIS_SENTINEL_MASTER", ["mymaster"])
+REDIS_SENTINELS = env.addresses("REDIS_SENTINELS", "")
+REDIS_SENTINEL_MASTERS = env.names("REDIS_SENTINEL_MASTER", "mymaster")
 if REDIS_SENTINELS and not REDIS_SENTINEL_MASTERS:
     raise ImproperlyConfigured("REDIS_SENTINEL_MASTER must name the master the Sentinels watch.")
+# Projects (and test runs) sharing one Redis need prefixes of their own, or they hear each
+# other's rooms and share each other's counts.
+REDIS_PREFIX = env.str("CHANNEL_LAYER_PREFIX", "asgi")
 
 if REDIS_SENTINELS or REDIS_URLS:
     CHANNEL_LAYERS = {
@@ -197,9 +192,7 @@ if REDIS_SENTINELS or REDIS_URLS:
                     if REDIS_SENTINELS
                     else REDIS_URLS
                 ),
-                # Projects (and test runs) sharing one Redis need prefixes of their own, or
-                # they hear each other's rooms.
-                "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "asgi"),
+                "prefix": REDIS_PREFIX,
                 # All of a server process's room subscriptions (chat.local_rooms) share one
                 # inbox in Redis, and the layer drops, silently, what arrives while a
                 # process is this many messages behind in all its rooms together. Channels'
@@ -210,29 +203,14 @@ if REDIS_SENTINELS or REDIS_URLS:
     }
     # Presence, flood limits and socket counts, shared in Redis as the layer shares rooms.
     CHAT_STORES = "chat.stores.redis"
-else:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
-            # The layer drops, silently, what reaches a room's subscription
-            # (chat.local_rooms) while it is this many messages behind. Channels' default,
-            # 100, is a burst in one busy room.
-            "CONFIG": {"capacity": 1000},
-        },
-    }
-    CHAT_STORES = "chat.stores.memory"
-
-# The cache holds the sign-up and password-reset counts (django-ratelimit). With Redis, in
-# Redis (django-redis, which follows Sentinels as the channel layer does), so that every
-# server process counts the same requests; without, in this process, the only one there
-# is (django-ratelimit's checks against a cache that is not shared, E003 and W001, are for
-# several processes).
-if REDIS_SENTINELS or REDIS_URLS:
+    # The cache holds the sign-up and password-reset counts (django-ratelimit), in Redis
+    # too (django-redis, which follows Sentinels as the channel layer does), so that every
+    # server process counts the same requests.
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URLS,
-            "KEY_PREFIX": os.environ.get("CHANNEL_LAYER_PREFIX", "asgi"),
+            "KEY_PREFIX": REDIS_PREFIX,
         }
     }
     if len(REDIS_URLS) > 1:
@@ -247,14 +225,27 @@ if REDIS_SENTINELS or REDIS_URLS:
         }
         DJANGO_REDIS_CONNECTION_FACTORY = "django_redis.pool.SentinelConnectionFactory"
 else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            # The layer drops, silently, what reaches a room's subscription
+            # (chat.local_rooms) while it is this many messages behind. Channels' default,
+            # 100, is a burst in one busy room.
+            "CONFIG": {"capacity": 1000},
+        },
+    }
+    CHAT_STORES = "chat.stores.memory"
+    # The sign-up and password-reset counts in this process, the only one there is.
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             # Room for the sign-up and reset counters and, where messages are not saved,
-            # the ids of recent messages (chat.history), beyond LocMem's default of 300.
+            # the ids of recent messages (chat.unsaved.history), beyond LocMem's 300.
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
+    # django-ratelimit's checks against a cache that is not shared are for several
+    # processes.
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # Django's hashers, but for the default one, which hashes here one password at a time
@@ -291,16 +282,16 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # daphne's --proxy-headers), never an X-Forwarded-For a client could write itself.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 # Sign-ups and password-reset requests per client address (django-ratelimit's rates).
-CHAT_SIGNUP_RATE = os.environ.get("CHAT_SIGNUP_RATE", "10/h")
-CHAT_PASSWORD_RESET_RATE = os.environ.get("CHAT_PASSWORD_RESET_RATE", "5/h")
+CHAT_SIGNUP_RATE = env.str("CHAT_SIGNUP_RATE", "10/h")
+CHAT_PASSWORD_RESET_RATE = env.str("CHAT_PASSWORD_RESET_RATE", "5/h")
 
 # E-mail, for password resets: they are offered only when EMAIL_HOST is set.
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+EMAIL_HOST = env.str("EMAIL_HOST", "")
+EMAIL_PORT = env.int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 
 LOGIN_REDIRECT_URL = "chat:lobby"
 LOGOUT_REDIRECT_URL = "chat:lobby"
@@ -326,13 +317,13 @@ STORAGES = {
 if not DEBUG:
     # Production runs behind a TLS-terminating proxy that sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "3600"))
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", 3600)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+    CSRF_TRUSTED_ORIGINS = env.names("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 LOGGING = {
     "version": 1,
@@ -352,59 +343,29 @@ LOGGING = {
     },
 }
 
-# Chat behaviour; the README explains each setting.
-# Let visitors who are not logged in chat under a guest name.
-CHAT_ALLOW_ANONYMOUS = env_bool("CHAT_ALLOW_ANONYMOUS", True)
-# Longest message accepted, in characters; longer ones get an error frame, not a broadcast.
-CHAT_MAX_MESSAGE_LENGTH = int(os.environ.get("CHAT_MAX_MESSAGE_LENGTH", "4000"))
-# Flood control per sender (a user, else a guest session, else a socket), shared by the
-# sender's sockets on one server process: a burst, then a sustained rate per second. A
-# frame over the limit gets a rate_limited error; this many in a row close the socket.
-CHAT_RATE_LIMIT_BURST = int(os.environ.get("CHAT_RATE_LIMIT_BURST", "10"))
-CHAT_RATE_LIMIT_PER_SECOND = float(os.environ.get("CHAT_RATE_LIMIT_PER_SECOND", "2"))
-CHAT_RATE_LIMIT_STRIKES = int(os.environ.get("CHAT_RATE_LIMIT_STRIKES", "20"))
-# Limits at the edge, applied by the server of `python -m config.serve` (ops/server.py).
-# Seconds a connection has to send each complete request (headers and body), from its
-# opening or its last response.
-CHAT_HANDSHAKE_TIMEOUT = float(os.environ.get("CHAT_HANDSHAKE_TIMEOUT", "10"))
-# Largest request body in bytes, refused with 413 before it is read: the forms of this
-# project are small (Django's DATA_UPLOAD_MAX_MEMORY_SIZE applies only once it is read).
-CHAT_MAX_REQUEST_BODY = int(os.environ.get("CHAT_MAX_REQUEST_BODY", str(1024 * 1024)))
-# WebSocket frames of any kind (fragments and pings too) a socket may send at once, then
-# per second; over that it is closed with 1008.
-CHAT_SOCKET_FRAME_BURST = int(os.environ.get("CHAT_SOCKET_FRAME_BURST", "200"))
-CHAT_SOCKET_FRAMES_PER_SECOND = float(os.environ.get("CHAT_SOCKET_FRAMES_PER_SECOND", "50"))
-# Sockets one sender (a logged-in user, or a guest's session) and one client address may
-# hold open at once, on all server processes together; more are refused with 4409. An
-# address may be a whole office behind one NAT.
-CHAT_MAX_SOCKETS_PER_SENDER = int(os.environ.get("CHAT_MAX_SOCKETS_PER_SENDER", "20"))
-CHAT_MAX_SOCKETS_PER_ADDRESS = int(os.environ.get("CHAT_MAX_SOCKETS_PER_ADDRESS", "200"))
-# Seconds a socket stays listed as online without renewing its entry: how long a user
-# whose server process died still shows as online.
-CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "30"))
-# Sockets that may wait their turn to join a room, per server process, when a crowd
-# reconnects at once; more are refused with "try again later" (chat.admission).
-CHAT_MAX_WAITING_JOINS = int(os.environ.get("CHAT_MAX_WAITING_JOINS", "1000"))
-# On SIGTERM the server of `python -m config.serve` drains (ops.drain): it tells each open
-# socket to reconnect elsewhere, after a delay spread over CHAT_DRAIN_SPREAD seconds, and
-# waits up to CHAT_DRAIN_TIMEOUT seconds for them to close before it stops. Keep the
-# timeout under what your orchestrator waits before SIGKILL (compose.yaml's
-# stop_grace_period, Kubernetes' terminationGracePeriodSeconds).
-CHAT_DRAIN_TIMEOUT = float(os.environ.get("CHAT_DRAIN_TIMEOUT", "10"))
-CHAT_DRAIN_SPREAD = float(os.environ.get("CHAT_DRAIN_SPREAD", "5"))
-# The bearer token Prometheus sends to /metrics (ops.metrics); unset, /metrics is a 404.
-CHAT_METRICS_TOKEN = os.environ.get("CHAT_METRICS_TOKEN", "")
+# The chat's own settings: docs/settings.md explains each, and a test keeps its table in
+# step with these lines.
+CHAT_ALLOW_ANONYMOUS = env.bool("CHAT_ALLOW_ANONYMOUS", True)
+CHAT_MAX_MESSAGE_LENGTH = env.int("CHAT_MAX_MESSAGE_LENGTH", 4000)
+CHAT_RATE_LIMIT_BURST = env.int("CHAT_RATE_LIMIT_BURST", 10)
+CHAT_RATE_LIMIT_PER_SECOND = env.float("CHAT_RATE_LIMIT_PER_SECOND", 2)
+CHAT_RATE_LIMIT_STRIKES = env.int("CHAT_RATE_LIMIT_STRIKES", 20)
+CHAT_HANDSHAKE_TIMEOUT = env.float("CHAT_HANDSHAKE_TIMEOUT", 10)
+CHAT_MAX_REQUEST_BODY = env.int("CHAT_MAX_REQUEST_BODY", 1024 * 1024)
+CHAT_SOCKET_FRAME_BURST = env.int("CHAT_SOCKET_FRAME_BURST", 200)
+CHAT_SOCKET_FRAMES_PER_SECOND = env.float("CHAT_SOCKET_FRAMES_PER_SECOND", 50)
+CHAT_MAX_SOCKETS_PER_SENDER = env.int("CHAT_MAX_SOCKETS_PER_SENDER", 20)
+CHAT_MAX_SOCKETS_PER_ADDRESS = env.int("CHAT_MAX_SOCKETS_PER_ADDRESS", 200)
+CHAT_PRESENCE_TTL = env.float("CHAT_PRESENCE_TTL", 30)
+CHAT_MAX_WAITING_JOINS = env.int("CHAT_MAX_WAITING_JOINS", 1000)
+CHAT_DRAIN_TIMEOUT = env.float("CHAT_DRAIN_TIMEOUT", 10)
+CHAT_DRAIN_SPREAD = env.float("CHAT_DRAIN_SPREAD", 5)
+CHAT_METRICS_TOKEN = env.str("CHAT_METRICS_TOKEN", "")
 {%- if cookiecutter.persist_messages %}
-# Where the core keeps history and asks who may join (chat.rooms_backend): the rooms app
-# saves messages and keeps private rooms in the database.
 CHAT_ROOMS_BACKEND = "rooms"
-# Messages sent to a socket when it connects, and the largest history page.
 CHAT_HISTORY_LENGTH = 50
-# Rooms with recent messages listed in the lobby.
 CHAT_LOBBY_ROOMS = 20
 {%- else %}
-# Where the core keeps history and asks who may join (chat.rooms_backend): messages reach
-# the sockets open when they are sent and are not kept; every room is public.
 CHAT_ROOMS_BACKEND = "chat.unsaved"
 {%- endif %}
 

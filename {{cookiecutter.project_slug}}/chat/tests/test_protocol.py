@@ -62,19 +62,20 @@ def test_resume_frame_with_the_time_of_changes_is_parsed():
     assert frame["changed_since"].isoformat() == "2026-01-02T03:04:05.600000+00:00"
 
 
-def readme_table_codes(header):
-    """The first column of the README's table whose header row starts with ``header``."""
-    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+def documented_codes(header):
+    """The first column of docs/protocol.md's table whose header row starts with
+    ``header``."""
+    readme = (PROJECT_DIR / "docs" / "protocol.md").read_text(encoding="utf-8")
     rows = readme.split(f"| {header} |", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
     return {row.split("|")[1].strip().strip("`") for row in rows}
 
 
-def test_the_readme_documents_every_error_code_and_no_other():
-    assert readme_table_codes("Error code") == protocol.ERROR_CODES
+def test_the_protocol_reference_documents_every_error_code_and_no_other():
+    assert documented_codes("Error code") == protocol.ERROR_CODES
 
 
-def test_the_readme_documents_every_close_code_and_no_other():
-    assert readme_table_codes("Close code") == {str(code) for code in protocol.CLOSE_CODES}
+def test_the_protocol_reference_documents_every_close_code_and_no_other():
+    assert documented_codes("Close code") == {str(code) for code in protocol.CLOSE_CODES}
 
 
 def test_every_frame_type_a_client_may_send_has_a_handler_and_no_other_does():

@@ -7,11 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 import redis
-from django.core.exceptions import ImproperlyConfigured
 from websockets.asyncio.client import connect
 
 from chat import protocol
-from config.settings import env_addresses
 from testing.servers import (
     HOST,
     ORIGIN,
@@ -120,15 +118,3 @@ async def test_the_chat_follows_a_failover_without_a_restart(start_server, watch
     with redis.Redis(host=HOST, port=watched_redis.sentinel.port, decode_responses=True) as client:
         master_now = client.sentinel_get_master_addr_by_name(MASTER_NAME)
     assert master_now == (HOST, watched_redis.replica.port)
-
-
-def test_sentinel_addresses_are_host_port_pairs(monkeypatch):
-    monkeypatch.setenv("REDIS_SENTINELS", "10.0.0.5:26379, sentinel.example:26380")
-    assert env_addresses("REDIS_SENTINELS") == [("10.0.0.5", 26379), ("sentinel.example", 26380)]
-
-
-@pytest.mark.parametrize("value", ["sentinel.example", "sentinel.example:", ":26379", "a:b"])
-def test_a_sentinel_address_without_host_and_port_is_refused_clearly(monkeypatch, value):
-    monkeypatch.setenv("REDIS_SENTINELS", value)
-    with pytest.raises(ImproperlyConfigured, match="must list host:port pairs"):
-        env_addresses("REDIS_SENTINELS")
