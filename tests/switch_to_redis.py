@@ -14,7 +14,8 @@ from websockets.asyncio.client import connect
 
 # Python put this script's directory on the path, not the project's, where it runs.
 sys.path.insert(0, str(Path.cwd()))
-from testing.servers import HOST, ORIGIN, receive, room_url, start_server, stop_server
+from testing.processes import HOST, ORIGIN, start_daphne, stop_process
+from testing.servers import receive, room_url
 
 ROOM = "switched to redis"
 
@@ -36,12 +37,12 @@ async def check(first, second):
 def main():
     assert os.environ["REDIS_URL"], "run with REDIS_URL set"
     env = {**os.environ, "DJANGO_ALLOWED_HOSTS": HOST}
-    servers = [start_server(env), start_server(env)]
+    servers = [start_daphne(env), start_daphne(env)]
     try:
         asyncio.run(asyncio.wait_for(check(*servers), timeout=60))
     finally:
         for server in servers:
-            stop_server(server)
+            stop_process(server)
     print("in-memory project switched to Redis: two processes share a room")
 
 

@@ -314,7 +314,7 @@ def run_tutorial(clients, args, log_dir, redis_clients):
 
 def run_ceiling(clients, args, log_dir):
     with Servers(log_dir) as started:
-        command = [sys.executable, "bench/ceiling.py", "--host", HOST, "--port", "{port}"]
+        command = [sys.executable, "bench/ceiling.py", "--host", HOST, "--port", "0"]
         process = started.start(command, f"ceiling-{clients}")
         urls = room_urls([process.port], clients, "bench")
         return asyncio.run(measure("ceiling", 1, urls, [process.pid], args, []))
@@ -398,7 +398,7 @@ def chart(results, path):
 def redis_clients_of(layer):
     """Clients of the Redis servers a channels-redis layer uses, whose CPU time is reported
     apart; none for another layer."""
-    if not layer["BACKEND"].startswith("channels_redis."):
+    if "hosts" not in layer.get("CONFIG", {}):
         return []
     # Installed with channels-redis only.
     import redis
@@ -458,8 +458,8 @@ def main():
     )
     args = parser.parse_args()
     layer = channel_layer()
-    server_counts = args.servers or ([1, 2] if shared_by_processes(layer) else [1])
-    require_shared_layer(parser, layer, max(server_counts))
+    server_counts = args.servers or ([1, 2] if shared_by_processes() else [1])
+    require_shared_layer(parser, max(server_counts))
     redis_clients = redis_clients_of(layer)
     raise_open_file_limit(max(args.clients))
 

@@ -39,6 +39,9 @@ async def chat(websocket):
 
 async def main(host, port):
     async with serve(chat, host, port, max_size=2**20, compression=None) as server:
+        # As daphne says it, with the port the system picked for --port 0.
+        bound = server.sockets[0].getsockname()
+        print(f"Listening on TCP address {bound[0]}:{bound[1]}", flush=True)
         await server.serve_forever()
 
 

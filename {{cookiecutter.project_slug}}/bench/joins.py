@@ -133,7 +133,7 @@ def run(target, clients, history, log_dir):
     room = f"joins{secrets.token_hex(4)}"  # no hyphen, which the tutorial's URLs refuse
     with Servers(log_dir, env=SERVER_ENV) as started:
         if target == "ceiling":
-            command = [sys.executable, "bench/ceiling.py", "--host", HOST, "--port", "{port}"]
+            command = [sys.executable, "bench/ceiling.py", "--host", HOST, "--port", "0"]
             process = started.start(command, f"ceiling-{clients}")
         elif target == "tutorial":
             process = started.start_daphne(

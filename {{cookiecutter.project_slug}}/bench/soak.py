@@ -27,7 +27,6 @@ from processes import (
     LOAD_TEST_LIMITS,
     ORIGIN,
     Servers,
-    channel_layer,
     raise_open_file_limit,
     require_shared_layer,
 )
@@ -125,7 +124,7 @@ def main():
         "--rate", type=float, default=2, help="messages a second, in all (default: %(default)s)"
     )
     args = parser.parse_args()
-    require_shared_layer(parser, channel_layer(), args.servers)
+    require_shared_layer(parser, args.servers)
     raise_open_file_limit(args.sockets)
 
     with tempfile.TemporaryDirectory() as log_dir:

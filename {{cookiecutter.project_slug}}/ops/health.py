@@ -15,9 +15,10 @@ import logging
 import time
 
 from channels.db import database_sync_to_async
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.layers import get_channel_layer
 from django.db import connection
 
+from chat import stores
 from ops import drain
 from ops.plain_responses import respond_json
 
@@ -34,11 +35,7 @@ def database_answers():
 
 
 async def channel_layer_answers():
-    layer = get_channel_layer()
-    if isinstance(layer, InMemoryChannelLayer):
-        return  # in this process: nothing that can go away
-    for index in range(layer.ring_size):
-        await layer.connection(index).ping()
+    await stores.ping(get_channel_layer())
 
 
 READINESS_CHECKS = {"database": database_answers, "channel_layer": channel_layer_answers}

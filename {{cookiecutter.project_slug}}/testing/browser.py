@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from chat import protocol
-from testing.servers import HOST, PROJECT_DIR, manage
+from testing.processes import HOST, PROJECT_DIR, manage
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [

@@ -17,7 +17,7 @@ from django.utils import timezone
 from chat import events, protocol
 from chat.room_names import group_name
 from config.asgi import application
-from testing import servers
+from testing import processes, servers
 
 # An Origin in the default ALLOWED_HOSTS; browsers always send one.
 ORIGIN = (b"origin", b"http://localhost")
@@ -248,15 +248,15 @@ def start_server(transactional_db, tmp_path):
     env = servers.server_env(tmp_path)
     started = []
 
-    def start(daphne_options=(), port=None, log=None, **env_overrides):
-        process = servers.start_server({**env, **env_overrides}, daphne_options, port, log)
+    def start(daphne_options=(), port=0, log=None, **env_overrides):
+        process = processes.start_daphne({**env, **env_overrides}, daphne_options, log, port)
         started.append(process)
         return process
 
     start.env = env  # for other commands run against the same database
     yield start
     for process in started:
-        servers.stop_server(process)
+        processes.stop_process(process)
 
 
 # Test code reaches the database as the consumers do, through database_sync_to_async,

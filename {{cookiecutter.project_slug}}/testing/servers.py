@@ -1,8 +1,10 @@
-"""Real server processes for tests that need what WebsocketCommunicator skips: the
-WebSocket protocol itself, several processes, restarts.
+"""Real server processes for tests that need what WebsocketCommunicator skips (the
+WebSocket protocol itself, several processes, restarts), and the clients that talk to
+them.
 
-Servers run `python -m config.serve config.asgi:application`, as in production, against
-the test database and the tests' channel layer (with Redis, under the tests' own prefix).
+Servers run `python -m config.serve config.asgi:application` (testing.processes), as in
+production, against the test database and the tests' channel layer (with Redis, under the
+tests' own prefix).
 """
 
 import asyncio
@@ -12,9 +14,7 @@ import functools
 import http.cookiejar
 import json
 import os
-import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,10 +29,8 @@ from django.db import connection
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-HOST = "127.0.0.1"
-# Browsers send an Origin; the servers accept this one (DJANGO_ALLOWED_HOSTS below).
-ORIGIN = f"http://{HOST}"
+from testing import processes
+from testing.processes import HOST, ORIGIN, PROJECT_DIR, accepts_connections, wait_until
 
 
 def server_env(tmp_path):
@@ -77,46 +75,6 @@ def migrated_sqlite_database():
     return database
 
 
-def manage(*arguments, env, check=False):
-    """Run this project's manage.py with ``arguments`` in the environment ``env`` (the
-    server processes', say, to reach their database); return the finished process, its
-    output captured."""
-    return subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=PROJECT_DIR,
-        env=env,
-        check=check,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def accepts_connections(port):
-    try:
-        with socket.create_connection((HOST, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def wait_until(condition, what, timeout):
-    """Call condition() until it returns something true, and return that; TimeoutError,
-    naming ``what``, once ``timeout`` seconds have passed."""
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"waited {timeout} s for {what}")
-        time.sleep(0.1)
-    return result
-
-
 async def until(condition, what, timeout=20):
     """Wait, without blocking the event loop, until condition() is true; fail the test,
     naming ``what``, after ``timeout`` seconds."""
@@ -132,63 +90,6 @@ async def cancel_all(tasks):
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def start_server(env, daphne_options=(), port=None, log=None):
-    """Start one daphne process, writing what it prints to the file ``log`` (else to a
-    file of its own, copied to the test's output when it stops); return it once it
-    listens, with its port.
-
-    Unless given a port, the server binds one the system picks and says which: a port
-    found free beforehand can be taken by another test's socket before the server binds
-    it, and daphne goes on without listening."""
-    own_log = log is None
-    if own_log:
-        log = Path(tempfile.mkstemp(prefix="chat-server-", suffix=".log")[1])
-    printed_before = log.stat().st_size if log.exists() else 0
-    command = [sys.executable, "-m", "config.serve", "-b", HOST, "-p", str(port or 0)]
-    process = subprocess.Popen(
-        [*command, *daphne_options, "config.asgi:application"],
-        cwd=PROJECT_DIR,
-        env=env,
-        stdout=log.open("a"),
-        stderr=subprocess.STDOUT,
-    )
-    process.own_log = log if own_log else None
-
-    def listening():
-        printed = log.read_bytes()[printed_before:].decode(errors="replace")
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{printed}")
-        if "Listen failure" in printed:
-            raise RuntimeError(f"server could not listen:\n{printed}")
-        found = LISTENING.search(printed)
-        return found and int(found.group(1))
-
-    try:
-        process.port = wait_until(listening, "the server to listen", timeout=30)
-    except BaseException:
-        stop_server(process)
-        raise
-    return process
-
-
-# What daphne prints once it listens, with the port.
-LISTENING = re.compile(rf"Listening on TCP address {re.escape(HOST)}:(\d+)")
-
-
-def stop_server(process):
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log, process.own_log = process.own_log, None
-    if log is not None:
-        # Shown with the test's output if it fails.
-        sys.stderr.write(log.read_text(errors="replace"))
-        log.unlink(missing_ok=True)
 
 
 def room_url(process, room):
@@ -263,7 +164,7 @@ class Browser:
 
 
 class RedisProcess:
-    """A redis-server of the test's own on a spare port, which it may stop and restart.
+    """A redis-server of the test's own, which it may stop and restart on its port.
     Extra arguments go to redis-server (`--sentinel` and a config file make a Sentinel).
     Skips the test where redis-server is not installed."""
 
@@ -271,21 +172,30 @@ class RedisProcess:
         executable = shutil.which("redis-server")
         if executable is None:
             pytest.skip("redis-server is not on PATH; this test starts Redis servers of its own")
-        self.port = free_port()
-        self.command = [
+        self.arguments = [
             executable,
             *arguments,
-            *("--bind", HOST, "--port", str(self.port)),
             *("--save", "", "--appendonly", "no", "--dir", str(directory)),
         ]
+        self.port = None
         self.process = None
 
     @property
     def url(self):
         return f"redis://{HOST}:{self.port}/0"
 
+    def launch(self, port):
+        command = [*self.arguments, "--bind", HOST, "--port", str(port)]
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL)
+
     def start(self):
-        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL)
+        """Start Redis: on a free port the first time, on the same port again after a
+        stop, as a Redis that comes back does."""
+        if self.port is None:
+            self.process = processes.start_on_a_free_port(self.launch, "Redis")
+            self.port = self.process.port
+            return
+        self.process = self.launch(self.port)
         wait_until(lambda: accepts_connections(self.port), f"Redis on port {self.port}", timeout=10)
 
     def stop(self):

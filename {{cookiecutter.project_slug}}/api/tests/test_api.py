@@ -17,11 +17,11 @@ from websockets.asyncio.client import connect as open_websocket
 
 from api import tokens
 from api.models import ApiToken
-from chat import protocol
+from chat import protocol, stores
 from chat.outages import LAYER_OUTAGES
 from rooms.models import Message
-from testing.fixtures import uses_redis
-from testing.servers import HOST, ORIGIN, manage, receive, room_url
+from testing.processes import HOST, ORIGIN, manage
+from testing.servers import receive, room_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -342,7 +342,7 @@ async def test_a_message_posted_to_one_server_process_reaches_sockets_on_every_o
 ):
     # With Redis, through the other process; with the in-memory layer, the one process.
     one = start_server()
-    two = start_server() if uses_redis() else one
+    two = start_server() if stores.shared_by_processes() else one
     key = await asyncio.to_thread(key_in_the_servers_database, start_server.env)
     room = "서울 café/🎉"
     async with open_websocket(room_url(two, room), origin=ORIGIN) as alice:

@@ -5,7 +5,9 @@
 ``chat.stores.memory`` beside the in-memory layer (one process), ``chat.stores.redis``
 beside channels-redis (every process sees the same). The module offers one factory per
 kind, each given the channel layer and returning an object with the methods of the
-matching protocol below, and LAYERS, the channel layer backends it serves. A module that
+matching protocol below; ping(layer), which fails while the layer's servers cannot be
+reached (the readiness probe's check); SHARED_BY_PROCESSES; and LAYERS, the channel layer
+backends it serves. A module that
 cannot be imported, lacks a factory, or does not serve the configured channel layer stops
 the server at start-up with a message that says so (``check_configuration``, from
 chat.apps).
@@ -20,6 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 KINDS = ("presence", "flood_limit", "socket_counts")
+NAMES = (*KINDS, "ping", "SHARED_BY_PROCESSES", "LAYERS")
 
 
 class Presence(Protocol):
@@ -47,7 +50,7 @@ def check_configuration():
         raise ImproperlyConfigured(
             f"CHAT_STORES = {settings.CHAT_STORES!r} cannot be imported ({exc})."
         ) from exc
-    missing = [name for name in (*KINDS, "LAYERS") if not hasattr(module, name)]
+    missing = [name for name in NAMES if not hasattr(module, name)]
     if missing:
         raise ImproperlyConfigured(f"{settings.CHAT_STORES} does not define {', '.join(missing)}.")
     layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
@@ -69,3 +72,15 @@ def store(kind, layer):
     if kind not in stores:
         stores[kind] = getattr(import_module(settings.CHAT_STORES), kind)(layer)
     return stores[kind]
+
+
+def shared_by_processes():
+    """Whether every server process sees the same rooms, presence and limits: with the
+    in-memory layer each process has its own."""
+    return import_module(settings.CHAT_STORES).SHARED_BY_PROCESSES
+
+
+async def ping(layer):
+    """Return once the servers the channel layer and the stores use answer; fail if one
+    cannot be reached."""
+    await import_module(settings.CHAT_STORES).ping(layer)

@@ -99,6 +99,11 @@ class MemorySocketCounts:
 
 # The store contract (chat.stores): the channel layers served, and one factory per kind.
 LAYERS = {"channels.layers.InMemoryChannelLayer"}
+SHARED_BY_PROCESSES = False
+
+
+async def ping(layer):
+    """Nothing here can go away: it is this process."""
 
 
 def presence(layer):

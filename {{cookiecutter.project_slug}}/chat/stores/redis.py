@@ -223,6 +223,12 @@ class RedisSocketCounts:
 
 # The store contract (chat.stores): the channel layers served, and one factory per kind.
 LAYERS = {"channels_redis.core.RedisChannelLayer"}
+SHARED_BY_PROCESSES = True
+
+
+async def ping(layer):
+    for index in range(layer.ring_size):
+        await layer.connection(index).ping()
 
 
 def presence(layer):

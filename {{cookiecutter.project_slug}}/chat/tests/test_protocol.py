@@ -5,7 +5,7 @@ import pytest
 
 from chat import protocol
 from chat.consumers import ChatConsumer
-from testing.servers import PROJECT_DIR
+from testing.processes import PROJECT_DIR
 
 
 def test_frame_without_type_is_a_chat_message():

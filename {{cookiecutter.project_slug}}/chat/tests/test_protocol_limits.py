@@ -14,7 +14,8 @@ from django.conf import settings
 from websockets.asyncio.client import connect
 
 from chat import protocol
-from testing.servers import HOST, ORIGIN, receive, room_url, round_trip, wait_closed
+from testing.processes import HOST, ORIGIN
+from testing.servers import receive, room_url, round_trip, wait_closed
 
 # Daphne (since 4.2.2) refuses messages over 1 MiB; a chat message is far smaller.
 DAPHNE_MAX_MESSAGE_BYTES = 1024 * 1024

@@ -7,9 +7,9 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from websockets.asyncio.client import connect as connect_websocket
 
-from chat import protocol
-from testing.fixtures import uses_redis
-from testing.servers import ORIGIN, Browser, receive, room_url, wait_closed
+from chat import protocol, stores
+from testing.processes import ORIGIN
+from testing.servers import Browser, receive, room_url, wait_closed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -132,7 +132,7 @@ async def test_guest_sockets_are_not_watched(connect, join):
 
 async def test_logging_out_on_one_server_closes_the_socket_on_another(start_server):
     one = start_server()
-    two = start_server() if uses_redis() else one
+    two = start_server() if stores.shared_by_processes() else one
     alice = Browser()
     password = "correct horse battery staple"  # noqa: S105
     signup = {"username": "alice", "password1": password, "password2": password}

@@ -15,7 +15,8 @@ import time
 
 from websockets.asyncio.client import connect
 
-from testing.servers import HOST, ORIGIN, receive, room_url
+from testing.processes import HOST, ORIGIN
+from testing.servers import receive, room_url
 
 # Shorter than daphne's defaults (20 s and 30 s), which the README's command keeps.
 PING_INTERVAL = 1

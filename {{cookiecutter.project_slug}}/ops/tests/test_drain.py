@@ -19,15 +19,8 @@ from chat import protocol
 from chat.room_names import group_name
 from chat.rooms_backend import history
 from ops import drain
-from testing.servers import (
-    HOST,
-    ORIGIN,
-    STEADY_SENDING,
-    SteadyRoom,
-    receive,
-    room_url,
-    wait_closed,
-)
+from testing.processes import HOST, ORIGIN
+from testing.servers import STEADY_SENDING, SteadyRoom, receive, room_url, wait_closed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,7 +8,8 @@ import time
 import pytest
 from websockets.asyncio.client import connect
 
-from testing.servers import HOST, ORIGIN, receive, room_url
+from testing.processes import HOST, ORIGIN
+from testing.servers import receive, room_url
 
 # A form post as a browser sends it, but for the size its body claims.
 POST_HEADERS = (

@@ -1,7 +1,7 @@
 import subprocess
 import sys
 
-from testing.servers import PROJECT_DIR
+from testing.processes import PROJECT_DIR
 
 LOG_ONCE = """
 import logging, django

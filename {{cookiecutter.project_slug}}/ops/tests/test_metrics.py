@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 from chat import protocol
 from config.asgi import application
 from ops import metrics
-from testing.servers import PROJECT_DIR
+from testing.processes import PROJECT_DIR
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

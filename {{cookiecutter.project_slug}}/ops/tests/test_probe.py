@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from websockets.asyncio.client import connect
 
-from testing.servers import HOST, ORIGIN, PROJECT_DIR, free_port, receive, room_url
+from testing.processes import HOST, ORIGIN, PROJECT_DIR, unused_port
+from testing.servers import receive, room_url
 
 
 def probe(start_server, url, *options):
@@ -51,7 +52,7 @@ def test_a_refused_socket_is_reported_with_its_close_code(start_server):
 
 
 def test_no_server_is_reported_in_one_line(start_server):
-    port = free_port()
+    port = unused_port()
     result = probe(start_server, f"http://{HOST}:{port}")
     assert result.returncode == 1
     [line] = result.stdout.splitlines()

@@ -16,21 +16,8 @@ from websockets.exceptions import ConnectionClosed
 
 from chat import protocol
 from chat.rooms_backend import history
-from testing.servers import (
-    HOST,
-    ORIGIN,
-    PROJECT_DIR,
-    STEADY_SENDING,
-    SteadyRoom,
-    accepts_connections,
-    free_port,
-    receive,
-    room_url,
-    round_trip,
-    stop_server,
-    wait_closed,
-    wait_until,
-)
+from testing.processes import HOST, ORIGIN, PROJECT_DIR, start_on_a_free_port, stop_process
+from testing.servers import STEADY_SENDING, SteadyRoom, receive, room_url, round_trip, wait_closed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,13 +52,15 @@ def nginx_in_front(tmp_path, processes):
     """A real nginx with deploy/nginx.conf in front of ``processes``; yields its port."""
     if NGINX is None:
         pytest.skip("nginx is not installed (apt-get install nginx)")
-    port = free_port()
-    config = nginx_config(tmp_path, [process.port for process in processes], port)
-    subprocess.run([NGINX, "-t", "-q", "-p", str(tmp_path), "-c", str(config)], check=True)
-    nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(config)])
+
+    def launch(port):
+        config = nginx_config(tmp_path, [process.port for process in processes], port)
+        subprocess.run([NGINX, "-t", "-q", "-p", str(tmp_path), "-c", str(config)], check=True)
+        return subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(config)])
+
+    nginx = start_on_a_free_port(launch, "nginx")
     try:
-        wait_until(lambda: accepts_connections(port), f"nginx on port {port}", timeout=10)
-        yield port
+        yield nginx.port
     finally:
         nginx.terminate()
         nginx.wait(timeout=10)
@@ -100,7 +89,7 @@ async def test_pages_and_sockets_pass_the_proxy_and_spread_over_both_processes(p
 
     # Once a process stops, nginx closes the sockets it served; the others still hear the
     # room, here through the other process directly: nginx had spread them over both.
-    stop_server(processes[0])
+    stop_process(processes[0])
     assert await round_trip(room_url(processes[1], room), "still here") == "still here"
     open_sockets = []
     for websocket in sockets:

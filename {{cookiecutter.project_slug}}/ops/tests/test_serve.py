@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from testing.servers import PROJECT_DIR
+from testing.processes import PROJECT_DIR
 
 # In a process of its own: importing config.serve installs Twisted's reactor, which this
 # one has installed already (through Channels' testing tools).

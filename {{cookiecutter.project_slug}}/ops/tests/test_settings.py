@@ -11,7 +11,7 @@ import pytest
 from environs import EnvValidationError
 
 from config.settings import env
-from testing.servers import PROJECT_DIR
+from testing.processes import PROJECT_DIR
 
 # What the project's settings are with nothing of the chat's in the environment.
 READ_DEFAULTS = (

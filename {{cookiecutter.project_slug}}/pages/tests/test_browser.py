@@ -22,7 +22,7 @@ from testing.browser import (
     screenshot,
     send,
 )
-from testing.servers import stop_server, wait_until
+from testing.processes import stop_process, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -143,7 +143,7 @@ def test_reconnect_after_a_restart_shows_what_was_missed(start_server, open_room
     before = ["before the restart"] if history.KEEPS_HISTORY else []
     expect(messages(bob)).to_have_text(before)
 
-    stop_server(first)
+    stop_process(first)
     expect(bob.locator("#status")).to_contain_text("Disconnected")
     send(alice, "while you were away")
     send(alice, "also while away")
@@ -159,7 +159,7 @@ def test_reconnect_after_a_restart_shows_what_was_missed(start_server, open_room
             "Reconnected. Messages sent while you were away are not shown.", timeout=20_000
         )
         expect(messages(bob)).to_have_text([])
-    stop_server(restarted)
+    stop_process(restarted)
 
 
 def test_a_burst_beyond_the_flood_limit_arrives_once_and_in_order(start_server, open_room, room):
@@ -186,7 +186,7 @@ def test_messages_typed_across_a_restart_arrive_once_and_in_order(start_server, 
     for text in before:
         send(alice, text)
 
-    stop_server(server)
+    stop_process(server)
     expect(alice.locator("#status")).to_contain_text("Disconnected")
     for text in during:
         send(alice, text)
@@ -203,7 +203,7 @@ def test_messages_typed_across_a_restart_arrive_once_and_in_order(start_server, 
         expect(bob.locator("#status")).to_contain_text("Reconnected", timeout=20_000)
         shown = messages(bob).all_text_contents()
         assert shown == [text for text in [*before, *during] if text in shown]
-    stop_server(restarted)
+    stop_process(restarted)
 
 
 # Records the close code of every socket the page loses, in window.closes.
@@ -248,7 +248,7 @@ def test_a_deploy_sends_the_page_away_and_it_comes_back_where_it_was(start_serve
     expect(bob.locator("#message-input")).to_have_value("typed during the deploy")
     bob.press("#message-input", "Enter")
     expect(messages(alice)).to_have_text(["before the deploy", "typed during the deploy"])
-    stop_server(restarted)
+    stop_process(restarted)
 
 
 def reloaded(page):
@@ -304,7 +304,7 @@ def test_a_page_whose_history_is_gone_reloads_and_keeps_what_was_typed(
     # restarts: the page is sent away, and resumes once the server is back.
     if history.KEEPS_HISTORY:
         lose_the_rooms_history(start_server, room)
-    stop_server(server)
+    stop_process(server)
     restarted = start_server(port=server.port, CHAT_DRAIN_SPREAD="1")
 
     if history.KEEPS_HISTORY:
@@ -324,7 +324,7 @@ def test_a_page_whose_history_is_gone_reloads_and_keeps_what_was_typed(
         assert alice.evaluate("window.notReloaded") is True
         expect(messages(alice)).to_have_text(["sent before"])
     expect(alice.locator("#message-input")).to_have_value("typed before the reload")
-    stop_server(restarted)
+    stop_process(restarted)
 
 
 def test_a_refused_message_is_marked_not_sent_and_goes_with_one_click(

@@ -5,7 +5,7 @@ from django.core.checks import run_checks
 from django.core.management.utils import get_random_secret_key
 
 from pages.middleware import CONTENT_SECURITY_POLICY
-from testing.servers import manage
+from testing.processes import manage
 
 
 def production_env(**overrides):

@@ -24,7 +24,7 @@ from testing.browser import (
     screenshot,
     send,
 )
-from testing.servers import HOST, stop_server
+from testing.processes import HOST, stop_process
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -173,7 +173,7 @@ def test_an_edit_saved_while_disconnected_goes_once_the_server_is_back(
     alice = open_room(server, room)
     send(alice, "before the restart")
     (item,) = saved_items(alice, 1).all()
-    stop_server(server)
+    stop_process(server)
     expect(alice.locator("#status")).to_contain_text("Disconnected")
 
     editor = edit(alice, item, "edited while the server was down")
@@ -186,7 +186,7 @@ def test_an_edit_saved_while_disconnected_goes_once_the_server_is_back(
     expect(messages(alice)).to_have_text(["edited while the server was down"])
     bob = open_room(restarted, room)
     expect(messages(bob)).to_have_text(["edited while the server was down"])
-    stop_server(restarted)
+    stop_process(restarted)
 
 
 def test_a_page_back_from_away_shows_the_edits_and_deletions_it_missed(
@@ -197,7 +197,7 @@ def test_a_page_back_from_away_shows_the_edits_and_deletions_it_missed(
     send(bob, "as it was")
     send(bob, "soon gone")
     saved_items(bob, 2)
-    stop_server(server)
+    stop_process(server)
     expect(bob.locator("#status")).to_contain_text("Disconnected")
 
     # Changed while the page was away (by a moderator on another process, say).
@@ -217,7 +217,7 @@ def test_a_page_back_from_away_shows_the_edits_and_deletions_it_missed(
         ["as it is now", "This message was deleted."], timeout=45_000
     )
     expect(bob.locator("#messages li.message").first.locator(".edited")).to_have_text("(edited)")
-    stop_server(restarted)
+    stop_process(restarted)
 
 
 def test_a_change_that_arrives_before_its_message_is_kept_for_it(start_server, open_room, room):

@@ -10,11 +10,11 @@ from django.test import override_settings
 from django.utils import timezone
 from websockets.asyncio.client import connect as open_websocket
 
-from chat import protocol
+from chat import protocol, stores
 from rooms import history
 from rooms.models import Message
-from testing.fixtures import uses_redis
-from testing.servers import ORIGIN, receive, room_url
+from testing.processes import ORIGIN
+from testing.servers import receive, room_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -311,7 +311,7 @@ def test_history_frames_mark_edits_and_deletes():
 async def test_edits_and_deletes_reach_every_server_process(start_server):
     # With Redis, each process delivers to its own sockets what the other changed.
     one = start_server()
-    two = start_server() if uses_redis() else one
+    two = start_server() if stores.shared_by_processes() else one
     async with (
         open_websocket(room_url(one, "lobby"), origin=ORIGIN) as alice,
         open_websocket(room_url(two, "lobby"), origin=ORIGIN) as bob,

@@ -14,11 +14,11 @@ from django.utils import timezone
 from websockets.asyncio.client import connect as open_websocket
 
 from api import tokens
-from chat import protocol
+from chat import protocol, stores
 from rooms import history, membership
 from rooms.models import Membership, Message, ModerationAction, Room
-from testing.fixtures import uses_redis
-from testing.servers import ORIGIN, Browser, manage, receive, room_url, wait_closed
+from testing.processes import ORIGIN, manage
+from testing.servers import Browser, receive, room_url, wait_closed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -512,7 +512,7 @@ membership.create_private_room(users.get(username="alice"), "team", ["bob", "car
 
 async def test_a_ban_closes_the_members_sockets_on_every_process(start_server):
     one = start_server()
-    two = start_server() if uses_redis() else one
+    two = start_server() if stores.shared_by_processes() else one
     manage("shell", "-c", SET_UP_THE_ROOM, env=start_server.env, check=True)
     browsers = {}
     for name in ["alice", "bob", "carol"]:

@@ -5,7 +5,8 @@ import json
 
 from websockets.asyncio.client import connect
 
-from testing.servers import ORIGIN, receive, room_url, stop_server
+from testing.processes import ORIGIN, stop_process
+from testing.servers import receive, room_url
 
 
 async def send_and_confirm(websocket, text):
@@ -25,7 +26,7 @@ async def test_reconnecting_client_resumes_without_loss_or_repeats(start_server)
         bob_last_id = (await receive(bob, "chat.message"))["id"]
         assert bob_last_id == sent[0]
 
-    stop_server(before)
+    stop_process(before)
     after = start_server()
     async with connect(room_url(after, "restart"), origin=ORIGIN) as alice:
         sent += [await send_and_confirm(alice, f"message {number}") for number in range(3, 5)]

@@ -10,16 +10,8 @@ import pytest
 from websockets.asyncio.client import connect
 
 from chat import protocol
-from testing.servers import (
-    HOST,
-    ORIGIN,
-    RedisProcess,
-    receive,
-    room_url,
-    round_trip,
-    round_trip_once_back,
-    wait_closed,
-)
+from testing.processes import HOST, ORIGIN
+from testing.servers import RedisProcess, receive, room_url, round_trip, round_trip_once_back, wait_closed
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from websockets.asyncio.client import connect
 
 from chat.room_names import group_name
 from chat.stores.redis import RedisSocketCounts
-from testing.servers import HOST, ORIGIN, RedisProcess, free_port, receive, room_url
+from testing.processes import HOST, ORIGIN, unused_port
+from testing.servers import RedisProcess, receive, room_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,7 +76,7 @@ async def test_rooms_spread_over_two_masters_found_through_sentinel(start_server
             "REDIS_SENTINELS": f"{HOST}:{sentinel.port}",
             "REDIS_SENTINEL_MASTER": ",".join(MASTER_NAMES),
             # Nothing listens here: only the Sentinel can lead the servers to Redis.
-            "REDIS_URL": f"redis://{HOST}:{free_port()}/0",
+            "REDIS_URL": f"redis://{HOST}:{unused_port()}/0",
         }
         processes = [start_server(**env) for _ in range(2)]
         layer = RedisChannelLayer(

@@ -10,19 +10,8 @@ import redis
 from websockets.asyncio.client import connect
 
 from chat import protocol
-from testing.servers import (
-    HOST,
-    ORIGIN,
-    Browser,
-    RedisProcess,
-    free_port,
-    receive,
-    room_url,
-    round_trip,
-    round_trip_once_back,
-    wait_closed,
-    wait_until,
-)
+from testing.processes import HOST, ORIGIN, unused_port, wait_until
+from testing.servers import Browser, RedisProcess, receive, room_url, round_trip, round_trip_once_back, wait_closed
 
 MASTER_NAME = "chatmaster"
 
@@ -80,7 +69,7 @@ def sentinel_env(watched_redis):
         "REDIS_SENTINELS": f"{HOST}:{watched_redis.sentinel.port}",
         "REDIS_SENTINEL_MASTER": MASTER_NAME,
         # Nothing listens here: only the Sentinel can lead the servers to Redis.
-        "REDIS_URL": f"redis://{HOST}:{free_port()}/0",
+        "REDIS_URL": f"redis://{HOST}:{unused_port()}/0",
     }
 
 

@@ -10,7 +10,8 @@ import json
 from websockets.asyncio.client import connect
 
 from chat import protocol
-from testing.servers import ORIGIN, Browser, receive, room_url, wait_closed
+from testing.processes import ORIGIN
+from testing.servers import Browser, receive, room_url, wait_closed
 
 
 async def test_servers_sharing_redis_deliver_each_others_messages(start_server):
