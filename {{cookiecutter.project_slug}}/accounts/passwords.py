@@ -1,10 +1,10 @@
 """Password hashing that does not hold up the chat.
 
 Hashing a password at full strength takes a core for a good fraction of a second, by
-design. A burst of logins used to take every core, so the event loop that delivers
-every message of every room on the process waited for CPU time; and each login held
-one of the database pool's connections while it hashed, so saving messages waited for
-a free connection.
+design. Hashed as they come, a burst of logins would take every core, and the event loop
+that delivers every message of every room on the process would wait for CPU time; and a
+login holding one of the database pool's connections while it hashes would keep saving
+messages waiting for a free connection.
 
 Here a server process hashes one password at a time, leaving the chat the rest of the
 machine, and a login or sign-up gives its database connections back before it hashes

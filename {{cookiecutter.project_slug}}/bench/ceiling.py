@@ -5,8 +5,8 @@ turned into the chat's broadcast frame once, and sent to every connected client,
 is the least any chat server must do. All clients share one room, whatever the URL.
 
 Frames go out uncompressed, as daphne sends the chat's: websockets offers
-permessage-deflate by default, and compressing every frame for every client took the
-ceiling about twice the CPU per delivery, which halved the chat's ratios.
+permessage-deflate by default, and compressing every frame for every client would cost
+the ceiling CPU that the chat does not spend, and flatter the chat's ratios.
 
     python bench/ceiling.py --port 8765
 """

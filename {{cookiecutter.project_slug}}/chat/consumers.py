@@ -476,7 +476,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         # Messages, the commonest event by far, go straight out, as send() would send them:
         # dispatching each through Channels' handler and send methods, once per member of
-        # the room, was a large share of the server's time in a busy room.
+        # the room, costs a large share of the server's time in a busy room
+        # (bench/benchmark.py measures the CPU per delivery).
         with contextlib.suppress(Disconnected):
             await self.base_send({"type": "websocket.send", "text": event["frame"]})
 
@@ -509,12 +510,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.close(code=protocol.CLOSE_TRY_AGAIN_LATER)
 
     async def dispatch(self, message):
-        # Channels (since 4.2, django/channels#2090) closes stale database connections
-        # before every handler, with a hop to the thread pool: once per frame from the
-        # client and once per member of the room for every room event, a large share of
-        # the server's time under load. This is safe to skip only because every database
-        # call of this consumer goes through database_sync_to_async (here and in
-        # chat.history), which closes them itself, in the thread that uses them: keep it so.
+        # Channels (django/channels#2090) closes stale database connections before every
+        # handler, with a hop to the thread pool: once per frame from the client and once
+        # per member of the room for every room event, a large share of the server's time
+        # under load. It is safe to skip because every database call of the consumer and
+        # the rooms backend goes through database_sync_to_async, which closes them in the
+        # thread that uses them: Django refuses one made on the event loop
+        # (SynchronousOnlyOperation), so a call that did not would fail the suite's tests.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")

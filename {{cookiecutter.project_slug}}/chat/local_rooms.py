@@ -317,11 +317,7 @@ def _forget(room):
     rooms = _rooms()
     if rooms.get(room.group) is room:
         del rooms[room.group]
-
-
-def open_rooms():
-    """The groups of the rooms this process is subscribed to."""
-    return set(_rooms())
+        metrics.ROOMS_OPEN.dec()
 
 
 async def join(layer, group, channel_name, on_event):
@@ -335,6 +331,7 @@ async def join(layer, group, channel_name, on_event):
         await room.opened.wait()
     if room is None:
         room = rooms[group] = LocalRoom(layer, group)
+        metrics.ROOMS_OPEN.inc()
         try:
             await room.open()
         except BaseException:

@@ -333,8 +333,8 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "filters": ["security_one_line"]},
     },
     "root": {"handlers": ["console"], "level": "INFO"},
-    # Django's default logging gives "django" a console handler of its own, and its records
-    # went to both: configured here without one, each line is printed once, by the root's.
+    # Django's default logging gives "django" a console handler of its own, which would print
+    # its records a second time: configured here without one, the root's prints each once.
     "loggers": {
         "django": {"level": "INFO"},
         # django-axes says at INFO what it is doing at every start and login; its failures

@@ -21,6 +21,9 @@ from chat import protocol
 from ops.plain_responses import respond
 
 SOCKETS_OPEN = Gauge("chat_sockets_open", "Chat sockets open in this process.")
+ROOMS_OPEN = Gauge(
+    "chat_rooms_open", "Rooms this process is subscribed to, one channel-layer group each."
+)
 SOCKET_CONNECTS = Counter(
     "chat_socket_connects", "WebSocket handshakes that reached the chat, refused ones too."
 )

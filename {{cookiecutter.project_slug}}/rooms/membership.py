@@ -1,7 +1,7 @@
 """Who may be in a room, and what they may do there.
 
-A room is public unless it has a row in rooms.models.Room: anyone may open any other name,
-as before there were private rooms. A private room, or a direct conversation of two
+A room is public unless it has a row in rooms.models.Room: anyone may open any other
+name. A private room, or a direct conversation of two
 users, is open to its members alone, each with a role: its owner invites members (by
 username or with an invite link) and gives roles; moderators and the owner delete
 anyone's message, mute members for a while, and remove or ban them. Every one of those

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from channels.layers import get_channel_layer
+from prometheus_client import REGISTRY
 
 from chat import events, local_rooms
 from chat.room_names import group_name
@@ -52,9 +53,14 @@ class GroupCalls:
         return recorded
 
 
+def rooms_open():
+    return REGISTRY.get_sample_value("chat_rooms_open")
+
+
 async def test_a_room_is_one_group_member_per_process_whatever_its_size(join, room, monkeypatch):
     # So a message to the room is one message in the channel layer, not one per socket.
     calls = GroupCalls(get_channel_layer(), group_name(room), monkeypatch)
+    before = rooms_open()
     sockets = [await join(room) for _ in range(3)]
     assert len(calls.added) == 1
 
@@ -65,7 +71,7 @@ async def test_a_room_is_one_group_member_per_process_whatever_its_size(join, ro
     for socket in sockets:
         await socket.disconnect()
     assert calls.discarded == calls.added
-    assert group_name(room) not in local_rooms.open_rooms()
+    assert rooms_open() == before
 
 
 async def test_anything_sent_to_the_rooms_group_reaches_its_sockets(join, room):
@@ -111,6 +117,7 @@ async def test_sockets_that_join_together_share_one_subscription(room):
     layer = get_channel_layer()
     group = group_name(room)
     inboxes = [Inbox() for _ in range(5)]
+    before = rooms_open()
 
     rooms = await asyncio.gather(
         *(local_rooms.join(layer, group, f"socket-{n}", inbox) for n, inbox in enumerate(inboxes))
@@ -120,10 +127,10 @@ async def test_sockets_that_join_together_share_one_subscription(room):
     for inbox in inboxes:
         assert (await inbox.get())["type"] == "chat.message"
     assert all(room is rooms[0] for room in rooms)
-    assert local_rooms.open_rooms() == {group}
+    assert rooms_open() == before + 1
     for n in range(5):
         await rooms[n].leave(f"socket-{n}")
-    assert local_rooms.open_rooms() == set()
+    assert rooms_open() == before
 
 
 async def test_a_socket_that_fails_costs_the_others_nothing(room, caplog):
