@@ -38,8 +38,13 @@ def require_service(name, address):
 
 
 def pytest_collection_modifyitems(items):
-    # The slow tests first. With `--dist loadgroup` (.ci/run), where each test is a unit of
-    # its own, every worker starts on one of them and queues a second, and the quick tests
-    # fill in after: none is left alone with a long one at the end. (`load` and `worksteal`
-    # hand out the first tests in one block, all of them to one worker.)
-    items.sort(key=lambda item: item.get_closest_marker("suite") is None)
+    # The slow tests first, the slowest (by their weight mark) before the others. With
+    # `--dist loadgroup` (.ci/run), where each test is a unit of its own, every worker starts
+    # on one of them and queues a second, and the quick tests fill in after: none is left
+    # alone with a long one at the end. (`load` and `worksteal` hand out the first tests in
+    # one block, all of them to one worker.)
+    def order(item):
+        weight = item.get_closest_marker("weight")
+        return (item.get_closest_marker("suite") is None, -(weight.args[0] if weight else 0))
+
+    items.sort(key=order)

@@ -408,16 +408,42 @@ def check_server(base, kind):
 # One variant is baked with hostile answers (quotes, markup, code, Korean, emoji) instead
 # of the default ones, and must still pass every block and check of its README.
 HOSTILE_VARIANT = {"channel_layer": "in_memory", "persist_messages": False, "database": "sqlite"}
+# The variant that also follows the README's route without uv, and proves that a project
+# baked in memory moves to Redis by configuration alone.
+PIP_AND_SWITCH_VARIANT = VARIANTS[0]
+assert PIP_AND_SWITCH_VARIANT["channel_layer"] == "in_memory"
+
+
+def weight(variant):
+    """How long a variant's checks take, roughly, that the slowest start first (conftest):
+    saved messages, PostgreSQL and Redis each add tests, and the default variant follows
+    two more routes."""
+    return (
+        2 * variant["persist_messages"]
+        + (variant["database"] == "postgresql")
+        + (variant["channel_layer"] == "redis")
+        + 2 * (variant == PIP_AND_SWITCH_VARIANT)
+    )
+
+
 SUITE_CASES = [
-    pytest.param(variant, HOSTILE_ANSWERS, id=f"{variant_id(variant)}-hostile-answers")
-    if variant == HOSTILE_VARIANT
-    else pytest.param(variant, {}, id=variant_id(variant))
+    pytest.param(
+        variant,
+        HOSTILE_ANSWERS if variant == HOSTILE_VARIANT else {},
+        id=variant_id(variant) + ("-hostile-answers" if variant == HOSTILE_VARIANT else ""),
+        marks=pytest.mark.weight(weight(variant)),
+    )
     for variant in VARIANTS
 ]
-# Variants whose browser tests run too: the default and the one with every service.
+# Variants whose browser tests run too: the default and the one with every service, each
+# as a test of its own, beside the rest of its variant's checks.
 BROWSER_VARIANTS = [
     {"channel_layer": "in_memory", "persist_messages": True, "database": "sqlite"},
     {"channel_layer": "redis", "persist_messages": True, "database": "postgresql"},
+]
+BROWSER_CASES = [
+    pytest.param(variant, id=variant_id(variant), marks=pytest.mark.weight(3))
+    for variant in BROWSER_VARIANTS
 ]
 # Variants whose load check and benchmark run: each channel layer, saving messages or not,
 # and each database, once. The others run the same scripts on the same code.
@@ -429,10 +455,6 @@ LOAD_VARIANTS = [
 ]
 # Screenshots the browser tests take, kept as CI artifacts.
 ARTIFACTS_DIR = TEMPLATE_DIR / "artifacts"
-# The variant that also follows the README's route without uv, and proves that a project
-# baked in memory moves to Redis by configuration alone.
-PIP_AND_SWITCH_VARIANT = VARIANTS[0]
-assert PIP_AND_SWITCH_VARIANT["channel_layer"] == "in_memory"
 
 # The README's blocks, each recognised by its first line.
 QUICK_START = "uv run manage.py migrate && uv run manage.py runserver"
@@ -495,17 +517,13 @@ def check_switch_to_redis(project, env):
     assert "two processes share a room" in check.stdout
 
 
-@pytest.mark.suite
-@pytest.mark.parametrize(("variant", "answers"), SUITE_CASES)
-def test_variant_follows_its_readme_and_passes_its_own_suite(cookies, variant, answers):
-    """Every shell block of the generated README and docs/, run as pasted (but for the
-    port of a server), with the checks a block's output allows, and the project's own
-    checks."""
+def bake_to_follow(cookies, variant, answers):
+    """The variant baked with ``answers``, its services checked and its database made;
+    and its shell blocks, each by the first line it starts with."""
     if variant["channel_layer"] == "redis":
         require_service("Redis", REDIS_ADDRESS)
     if variant["database"] == "postgresql":
         require_service("PostgreSQL", POSTGRES_ADDRESS)
-    answers = {"project_slug": slug_for(variant), **answers}
     project = bake(cookies, **variant, **answers)
     # The README and the references beside it: every shell block a reader may paste.
     readme = "\n".join(
@@ -519,6 +537,38 @@ def test_variant_follows_its_readme_and_passes_its_own_suite(cookies, variant, a
     assert len(blocks) == len(shell_blocks(readme)), "two blocks start alike"
     if variant["database"] == "postgresql":
         create_database(answers["project_slug"])
+    return project, blocks
+
+
+@pytest.mark.suite
+@pytest.mark.parametrize("variant", BROWSER_CASES)
+def test_variant_passes_its_browser_tests(cookies, variant):
+    """The README's browser tests, in a project of their own; their screenshots, in English
+    and Korean, on a desktop and a phone, land in artifacts/."""
+    slug = slug_for(variant) + "_browser"
+    project, blocks = bake_to_follow(cookies, variant, {"project_slug": slug})
+    ARTIFACTS_DIR.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS_DIR / f"room-{variant_id(variant)}.png"
+    env = project_env(CHANNEL_LAYER_PREFIX=slug, CHAT_SCREENSHOT=str(screenshot))
+    timings = BlockTimings(f"{variant_id(variant)}-browser")
+
+    with timings.block(BROWSER_TESTS):
+        result = run(["bash", "-c", blocks[BROWSER_TESTS]], project, env=env)
+    check_output(BROWSER_TESTS, result, project)
+    assert screenshot.stat().st_size > 0
+    for kind in ("phone", "ko", "ko-phone"):
+        assert screenshot.with_name(f"{screenshot.stem}-{kind}.png").stat().st_size > 0
+    timings.write(ARTIFACTS_DIR)
+
+
+@pytest.mark.suite
+@pytest.mark.parametrize(("variant", "answers"), SUITE_CASES)
+def test_variant_follows_its_readme_and_passes_its_own_suite(cookies, variant, answers):
+    """Every shell block of the generated README and docs/, run as pasted (but for the
+    port of a server), with the checks a block's output allows, and the project's own
+    checks."""
+    answers = {"project_slug": slug_for(variant), **answers}
+    project, blocks = bake_to_follow(cookies, variant, answers)
     env = project_env(CHANNEL_LAYER_PREFIX=answers["project_slug"])
     ran, not_run = [], {}
     timings = BlockTimings(variant_id(variant))
@@ -530,8 +580,11 @@ def test_variant_follows_its_readme_and_passes_its_own_suite(cookies, variant, a
         if first == PIP_QUICK_START and variant != PIP_AND_SWITCH_VARIANT:
             not_run[first] = "the same commands, run for the default variant"
             continue
-        if first == BROWSER_TESTS and variant not in BROWSER_VARIANTS:
-            not_run[first] = "browser tests run for the default and Redis + PostgreSQL variants"
+        if first == BROWSER_TESTS:
+            not_run[first] = (
+                "test_variant_passes_its_browser_tests runs it, for the default and Redis +"
+                " PostgreSQL variants"
+            )
             continue
         if first in (SOAK, BENCHMARK) and variant not in LOAD_VARIANTS:
             not_run[first] = "run for one variant of each layer, saving or not, and database"
@@ -543,25 +596,14 @@ def test_variant_follows_its_readme_and_passes_its_own_suite(cookies, variant, a
             continue
         if first == REDIS_SWITCH:
             require_service("Redis", REDIS_ADDRESS)
-        block_env = env
-        if first == BROWSER_TESTS:
-            ARTIFACTS_DIR.mkdir(exist_ok=True)
-            screenshot = ARTIFACTS_DIR / f"room-{variant_id(variant)}.png"
-            block_env = project_env(
-                CHANNEL_LAYER_PREFIX=answers["project_slug"], CHAT_SCREENSHOT=str(screenshot)
-            )
         kind = server_kind(block)
         with timings.block(first):
             if kind:
-                serve_and_check(block, project, block_env, kind)
+                serve_and_check(block, project, env, kind)
             else:
-                result = run(["bash", "-c", block], project, env=block_env)
+                result = run(["bash", "-c", block], project, env=env)
                 check_output(first, result, project)
         ran.append(first)
-        if first == BROWSER_TESTS:
-            assert screenshot.stat().st_size > 0
-            for kind in ("phone", "ko", "ko-phone"):
-                assert screenshot.with_name(f"{screenshot.stem}-{kind}.png").stat().st_size > 0
         if first == REDIS_SWITCH and variant == PIP_AND_SWITCH_VARIANT:
             with timings.block("the core's tests and two servers on Redis"):
                 check_switch_to_redis(project, env | {"REDIS_URL": "redis://127.0.0.1:6379/0"})

@@ -113,11 +113,12 @@ async def wait_closed(websocket, timeout=15):
     return websocket.close_code
 
 
-async def round_trip(url, text):
-    """Send a message on a socket of its own; return the text the room sent back."""
+async def round_trip(url, text, timeout=10):
+    """Send a message on a socket of its own; return the text the room sent back within
+    ``timeout`` seconds."""
     async with connect(url, origin=ORIGIN) as websocket:
         await websocket.send(json.dumps({"message": text}))
-        return (await receive(websocket, "chat.message"))["message"]
+        return (await receive(websocket, "chat.message", timeout))["message"]
 
 
 async def round_trip_once_back(url, text, timeout):

@@ -104,8 +104,9 @@ async def test_a_flood_of_frames_is_cut_off_and_the_room_goes_on(start_server, f
     started = time.monotonic()
     writer.write(flood)
     closing = asyncio.create_task(read_until_closed(reader))
-    # A bystander's message, sent while the flood arrives.
-    assert await round_trip(url, "still here") == "still here"
+    # A bystander's message, sent while the flood arrives, goes round: on a machine busy
+    # with other work too, it may take a while.
+    assert await round_trip(url, "still here", timeout=30) == "still here"
     close_code, answered = await asyncio.wait_for(closing, timeout=30)
     seconds = time.monotonic() - started
     writer.close()

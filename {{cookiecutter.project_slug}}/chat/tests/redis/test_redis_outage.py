@@ -11,7 +11,14 @@ from websockets.asyncio.client import connect
 
 from chat import protocol
 from testing.processes import HOST, ORIGIN
-from testing.servers import RedisProcess, receive, room_url, round_trip, round_trip_once_back, wait_closed
+from testing.servers import (
+    RedisProcess,
+    receive,
+    room_url,
+    round_trip,
+    round_trip_once_back,
+    wait_closed,
+)
 
 
 @pytest.fixture

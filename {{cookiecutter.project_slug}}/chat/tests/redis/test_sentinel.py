@@ -11,7 +11,15 @@ from websockets.asyncio.client import connect
 
 from chat import protocol
 from testing.processes import HOST, ORIGIN, unused_port, wait_until
-from testing.servers import Browser, RedisProcess, receive, room_url, round_trip, round_trip_once_back, wait_closed
+from testing.servers import (
+    Browser,
+    RedisProcess,
+    receive,
+    room_url,
+    round_trip,
+    round_trip_once_back,
+    wait_closed,
+)
 
 MASTER_NAME = "chatmaster"
 
