@@ -3,7 +3,6 @@ Playwright, opening room pages of real daphne processes, and what a person does 
 
 import json
 import os
-import uuid
 from pathlib import Path
 
 import pytest
@@ -96,11 +95,6 @@ def send(page, text):
 
 def messages(page):
     return page.locator("#messages li .text")
-
-
-@pytest.fixture
-def room():
-    return f"room-{uuid.uuid4().hex[:8]}"
 
 
 def in_the_servers_database(start_server, script):

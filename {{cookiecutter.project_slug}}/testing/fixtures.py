@@ -150,6 +150,13 @@ def rows_deleted_between_tests():
     operations.sql_flush = truncate
 
 
+@pytest.fixture
+def room():
+    """A room of the test's own: a socket another test left open stays listed in its room
+    for a while."""
+    return f"room-{uuid.uuid4().hex}"
+
+
 @pytest.fixture(autouse=True)
 def plain_static_files(settings):
     # The manifest storage used in production needs `collectstatic` to have run first.

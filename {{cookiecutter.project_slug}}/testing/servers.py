@@ -134,8 +134,8 @@ async def round_trip_once_back(url, text, timeout):
             await asyncio.sleep(0.5)
 
 
-class Browser:
-    """A browser's cookies and form posts against one real server."""
+class HttpSession:
+    """Pages and form posts against one real server, with a browser's cookie jar."""
 
     def __init__(self):
         self.cookies = http.cookiejar.CookieJar()
@@ -230,9 +230,9 @@ class ChatClient:
         names the guest, who sends a message again under its client_id after a reconnect
         (a socket without it would be a new guest, whose repeat is a new message)."""
         page = self.url.replace("ws://", "http://", 1).replace("/ws/chat/", "/chat/", 1)
-        browser = Browser()
-        browser.opener.open(page, timeout=10).close()
-        self.headers = browser.cookie_header()
+        session = HttpSession()
+        session.opener.open(page, timeout=10).close()
+        self.headers = session.cookie_header()
 
     def texts(self):
         return [self.messages[message_id] for message_id in sorted(self.messages)] or self.unsaved

@@ -4,7 +4,6 @@ and a crowd is not announced one join at a time."""
 
 import asyncio
 import contextlib
-import uuid
 
 import pytest
 from django.test import override_settings
@@ -13,11 +12,6 @@ from chat import admission, protocol
 from testing.servers import until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def room():
-    return f"admission-{uuid.uuid4().hex}"
 
 
 @contextlib.asynccontextmanager

@@ -3,7 +3,6 @@ sockets there, delivered to with one error policy."""
 
 import asyncio
 import json
-import uuid
 
 import pytest
 from channels.layers import get_channel_layer
@@ -15,11 +14,6 @@ from chat.rooms_backend import history
 from testing.fixtures import post
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def room():
-    return f"fanout-{uuid.uuid4().hex}"
 
 
 class Inbox:

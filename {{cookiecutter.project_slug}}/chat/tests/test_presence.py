@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import uuid
 
 import pytest
 from channels.layers import get_channel_layer
@@ -13,12 +12,6 @@ from chat.room_names import group_name
 from testing.fixtures import nothing_arrives, post
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def room():
-    # A room of its own: a socket a failed test left open stays listed for a while.
-    return f"presence-{uuid.uuid4().hex}"
 
 
 async def test_joining_is_announced_with_the_list_of_who_is_online(join, session_cookie, room):

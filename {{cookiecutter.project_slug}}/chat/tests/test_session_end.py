@@ -9,7 +9,7 @@ from websockets.asyncio.client import connect as connect_websocket
 
 from chat import protocol, stores
 from testing.processes import ORIGIN
-from testing.servers import Browser, receive, room_url, wait_closed
+from testing.servers import HttpSession, receive, room_url, wait_closed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,9 +18,9 @@ CLOSE_WITHIN = 5
 
 
 @pytest.fixture
-def browser(django_user_model):
-    """Return a function that logs a user in with a browser of their own (a test Client),
-    making the user first if need be."""
+def logged_in_client(django_user_model):
+    """Return a function that logs a user in with a test Client of their own, making the
+    user first if need be."""
 
     @database_sync_to_async
     def log_in(username):
@@ -58,11 +58,11 @@ def change_user(username, **changes):
     user.save()
 
 
-async def test_logging_out_closes_the_sockets_of_that_session_only(browser, join):
-    laptop, phone = await browser("alice"), await browser("alice")
+async def test_logging_out_closes_the_sockets_of_that_session_only(logged_in_client, join):
+    laptop, phone = await logged_in_client("alice"), await logged_in_client("alice")
     tabs = [await join("lobby", cookie=cookie_of(laptop)) for _ in range(2)]
     on_phone = await join("lobby", cookie=cookie_of(phone))
-    bob = await join("lobby", cookie=cookie_of(await browser("bob")))
+    bob = await join("lobby", cookie=cookie_of(await logged_in_client("bob")))
 
     await database_sync_to_async(laptop.logout)()
 
@@ -76,34 +76,34 @@ async def test_logging_out_closes_the_sockets_of_that_session_only(browser, join
     [{"password": "a new one"}, {"is_active": False}],
     ids=["new-password", "made-inactive"],
 )
-async def test_a_change_that_logs_the_user_out_closes_their_sockets(browser, join, change):
-    alice = await join("lobby", cookie=cookie_of(await browser("alice")))
+async def test_a_change_that_logs_the_user_out_closes_their_sockets(logged_in_client, join, change):
+    alice = await join("lobby", cookie=cookie_of(await logged_in_client("alice")))
 
     await change_user("alice", **change)
 
     assert await close_code(alice) == protocol.CLOSE_FORBIDDEN
 
 
-async def test_deleting_a_user_closes_their_sockets(browser, join, django_user_model):
-    alice = await join("lobby", cookie=cookie_of(await browser("alice")))
+async def test_deleting_a_user_closes_their_sockets(logged_in_client, join, django_user_model):
+    alice = await join("lobby", cookie=cookie_of(await logged_in_client("alice")))
 
     await database_sync_to_async(django_user_model.objects.filter(username="alice").delete)()
 
     assert await close_code(alice) == protocol.CLOSE_FORBIDDEN
 
 
-async def test_changes_that_keep_sessions_valid_keep_sockets_open(browser, join):
-    alice = await join("lobby", cookie=cookie_of(await browser("alice")))
+async def test_changes_that_keep_sessions_valid_keep_sockets_open(logged_in_client, join):
+    alice = await join("lobby", cookie=cookie_of(await logged_in_client("alice")))
 
     await change_user("alice", first_name="Alice")
-    await browser("alice")  # logging in elsewhere saves last_login
+    await logged_in_client("alice")  # logging in elsewhere saves last_login
 
     await alice.send_json_to({"message": "still here"})
     assert (await alice.receive_json_from(timeout=CLOSE_WITHIN))["message"] == "still here"
 
 
-async def test_an_expired_session_closes_its_sockets(browser, join):
-    client = await browser("alice")
+async def test_an_expired_session_closes_its_sockets(logged_in_client, join):
+    client = await logged_in_client("alice")
 
     @database_sync_to_async
     def expire_soon():
@@ -133,7 +133,7 @@ async def test_guest_sockets_are_not_watched(connect, join):
 async def test_logging_out_on_one_server_closes_the_socket_on_another(start_server):
     one = start_server()
     two = start_server() if stores.shared_by_processes() else one
-    alice = Browser()
+    alice = HttpSession()
     password = "correct horse battery staple"  # noqa: S105
     signup = {"username": "alice", "password1": password, "password2": password}
     assert await asyncio.to_thread(alice.post, one, "/accounts/signup/", signup) == 200

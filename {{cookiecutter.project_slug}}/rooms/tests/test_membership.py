@@ -18,7 +18,7 @@ from chat import protocol, stores
 from rooms import history, membership
 from rooms.models import Membership, Message, ModerationAction, Room
 from testing.processes import ORIGIN, manage
-from testing.servers import Browser, receive, room_url, wait_closed
+from testing.servers import HttpSession, receive, room_url, wait_closed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -516,7 +516,7 @@ async def test_a_ban_closes_the_members_sockets_on_every_process(start_server):
     manage("shell", "-c", SET_UP_THE_ROOM, env=start_server.env, check=True)
     browsers = {}
     for name in ["alice", "bob", "carol"]:
-        browsers[name] = Browser()
+        browsers[name] = HttpSession()
         await asyncio.to_thread(
             browsers[name].post,
             one,

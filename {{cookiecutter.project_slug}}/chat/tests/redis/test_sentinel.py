@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect
 from chat import protocol
 from testing.processes import HOST, ORIGIN, unused_port, wait_until
 from testing.servers import (
-    Browser,
+    HttpSession,
     RedisProcess,
     receive,
     room_url,
@@ -88,7 +88,7 @@ async def test_servers_find_redis_through_sentinel(start_server, watched_redis):
     # The cache too: a sign-up is counted in the master the Sentinel names.
     password = "correct horse battery staple"  # noqa: S105
     signup = {"username": "alice", "password1": password, "password2": password}
-    assert await asyncio.to_thread(Browser().post, one, "/accounts/signup/", signup) == 200
+    assert await asyncio.to_thread(HttpSession().post, one, "/accounts/signup/", signup) == 200
     with redis.Redis(host=HOST, port=watched_redis.master.port) as client:
         assert client.keys("*:rl:*")
 

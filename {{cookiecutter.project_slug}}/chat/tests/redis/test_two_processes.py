@@ -11,7 +11,7 @@ from websockets.asyncio.client import connect
 
 from chat import protocol
 from testing.processes import ORIGIN
-from testing.servers import Browser, receive, room_url, wait_closed
+from testing.servers import HttpSession, receive, room_url, wait_closed
 
 
 async def test_servers_sharing_redis_deliver_each_others_messages(start_server):
@@ -58,7 +58,7 @@ async def test_presence_spans_processes_and_forgets_a_process_that_died(start_se
 async def test_a_senders_sockets_on_all_processes_share_one_flood_limit(start_server):
     limits = {"CHAT_RATE_LIMIT_BURST": "2", "CHAT_RATE_LIMIT_PER_SECOND": "0.01"}
     one, two = start_server(**limits), start_server(**limits)
-    guest = Browser()
+    guest = HttpSession()
     assert await asyncio.to_thread(guest.get, one, "/chat/lobby/") == 200
     headers = guest.cookie_header()
     async with (
@@ -76,7 +76,7 @@ async def test_a_senders_sockets_on_all_processes_share_one_flood_limit(start_se
 
 async def test_a_senders_sockets_on_all_processes_count_against_one_cap(start_server):
     one, two = (start_server(CHAT_MAX_SOCKETS_PER_SENDER="1") for _ in range(2))
-    guest = Browser()
+    guest = HttpSession()
     assert await asyncio.to_thread(guest.get, one, "/chat/lobby/") == 200
     headers = guest.cookie_header()
     async with (
