@@ -400,7 +400,11 @@ def check_server(base, kind):
     status, room = fetch(f"{base}/chat/%EC%84%9C%EC%9A%B8/")
     assert status == 200
     assert "서울" in room
+    # The browser client: room.js, and the modules it imports.
     status, script = fetch(f"{base}/static/chat/room.js")
+    assert status == 200
+    assert 'from "./connection.js"' in script
+    status, script = fetch(f"{base}/static/chat/connection.js")
     assert status == 200
     assert "new WebSocket" in script
 

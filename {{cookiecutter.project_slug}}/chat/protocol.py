@@ -250,6 +250,31 @@ def reconnect(after):
     return {"type": RECONNECT, "after": round(after, 3)}
 
 
+# A mention is "@username" as a word: after the start of the text or a character that is
+# neither a word character nor "@" (so not inside an e-mail address), and before the end or
+# a character that is no word character (so not the start of a longer name); in any case
+# (iregex, re.IGNORECASE, the "i" flag). One pattern for the databases, the server and the
+# browser client, which differ only in how they name word characters.
+MENTION_TEMPLATE = r"(^|[^{word}@])@{name}([^{word}]|$)"
+# PostgreSQL's regular expressions and SQLite's (Python's re, through Django), in a query,
+# and Python's re: \w, a letter, a digit or the underscore, of any script.
+MENTION_WORD = r"\w"
+# JavaScript's, with the "u" flag: the same characters, named.
+MENTION_WORD_JAVASCRIPT = r"\p{L}\p{N}_"
+# What stands for itself in a name only once escaped, in all three. JavaScript's "u" flag
+# refuses any other escape, so nothing more is escaped.
+MENTION_SPECIAL = re.compile(r"[\\^$.*+?()\[\]{}|]")
+
+
+def mention_pattern(username, *, for_javascript=False):
+    """The regular expression that finds a mention of ``username`` ("@username" as a word),
+    case aside: for the databases and Python's re, or, ``for_javascript``, for a JavaScript
+    RegExp with the flags "iu"."""
+    word = MENTION_WORD_JAVASCRIPT if for_javascript else MENTION_WORD
+    name = MENTION_SPECIAL.sub(lambda special: "\\" + special.group(), username)
+    return MENTION_TEMPLATE.format(word=word, name=name)
+
+
 def client_constants(
     *,
     max_message_length,
@@ -258,8 +283,10 @@ def client_constants(
     keeps_history,
     guest_prefix,
     deletes_any,
+    mentioned_as=None,
 ):
-    """What the browser client needs to know of the protocol, handed to it by the page."""
+    """What the browser client needs to know of the protocol, handed to it by the page; and
+    the name its user is mentioned by (``mentioned_as``), if any: guests are not."""
     return {
         "types": {
             "message": CHAT_MESSAGE,
@@ -288,6 +315,11 @@ def client_constants(
         "guest_prefix": guest_prefix,
         # Whether this page's user may delete others' messages, not only their own.
         "deletes_any": deletes_any,
+        # What finds a mention of this page's user in a message: a RegExp's source, for
+        # the flags "iu"; null where there is no one to mention.
+        "mention": (
+            None if mentioned_as is None else mention_pattern(mentioned_as, for_javascript=True)
+        ),
     }
 
 

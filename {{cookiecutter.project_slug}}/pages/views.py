@@ -88,6 +88,12 @@ def room(request, room):
             keeps_history=history.KEEPS_HISTORY,
             guest_prefix=identity.GUEST_PREFIX,
             deletes_any=history.may_delete_any(request.user, room),
+            # Messages that mention this user are highlighted; guests are not mentioned.
+            mentioned_as=(
+                None
+                if identity.is_guest(request.user)
+                else identity.display_name(request.user, request.session)
+            ),
         ),
         "texts": client_texts(),
     }

@@ -301,14 +301,10 @@ def last_message_id(room_name):
 
 
 def mention_pattern(user):
-    """A regular expression that finds "@username" as a word, in the dialect both
-    PostgreSQL and SQLite (Python's re, through Django) read."""
-    return r"(^|[^\w@])@" + re.escape(user.get_username()) + r"(\W|$)"
-
-
-def mentions(text, username):
-    """Whether ``text`` mentions ``username``."""
-    return bool(re.search(r"(?<![\w@])@" + re.escape(username) + r"(?!\w)", text, re.IGNORECASE))
+    """The regular expression that finds a mention of ``user`` ("@username" as a word), as
+    PostgreSQL and SQLite run it in a query, case aside (``iregex``): the one the room page
+    hands the browser client too (chat.protocol.mention_pattern)."""
+    return protocol.mention_pattern(user.get_username())
 
 
 # -- Read markers ----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -97,3 +98,72 @@ def test_a_refused_frame_names_its_client_id(text, code):
         protocol.parse_client_frame(text, max_message_length=10)
 
     assert (excinfo.value.code, excinfo.value.client_id) == (code, "c1")
+
+
+# -- Mentions: one pattern, for the databases, Python and the browser client -----------------
+
+# Who, in which text, is mentioned or not.
+MENTIONS = [
+    ("bob", "@bob hi", True),
+    ("bob", "hi @Bob!", True),
+    ("bob", "@bob", True),
+    ("bob", "ask @bob", True),
+    ("bob", "(@bob)", True),
+    ("bob", "mail a@bob.com", False),
+    ("bob", "@bobby", False),
+    ("bob", "@bob_2", False),
+    ("bob", "@@bob", False),
+    ("bob", "bob", False),
+    ("김철수", "@김철수 안녕하세요", True),
+    ("김철수", "회의 시작해요 @김철수", True),
+    ("김철수", "@김철수님", False),
+    ("김철수", "메일@김철수", False),
+    ("a.b+c-d", "@A.B+C-D, hi", True),
+    ("a.b+c-d", "@aXb+c-d", False),
+]
+
+
+@pytest.mark.parametrize(("username", "text", "mentioned"), MENTIONS)
+def test_a_mention_is_the_name_after_an_at_as_a_word(username, text, mentioned):
+    # As the databases run it: SQLite through Python's re, case aside (iregex).
+    found = re.search(protocol.mention_pattern(username), text, re.IGNORECASE)
+
+    assert (found is not None) is mentioned
+
+
+def test_the_browser_clients_mention_pattern_differs_only_in_its_word_characters():
+    for username in {username for username, _, _ in MENTIONS}:
+        pattern = protocol.mention_pattern(username).replace(r"\w", r"\p{L}\p{N}_")
+        assert protocol.mention_pattern(username, for_javascript=True) == pattern
+
+
+@pytest.mark.browser
+def test_the_browser_finds_the_same_mentions(browser):
+    page = browser.new_page()
+    try:
+        found = page.evaluate(
+            "(cases) => cases.map(([pattern, text]) => new RegExp(pattern, 'iu').test(text))",
+            [
+                [protocol.mention_pattern(username, for_javascript=True), text]
+                for username, text, _ in MENTIONS
+            ],
+        )
+    finally:
+        page.close()
+
+    assert found == [mentioned for _, _, mentioned in MENTIONS]
+
+
+def test_the_page_hands_the_client_the_pattern_of_its_users_mentions():
+    constants = {
+        "max_message_length": 10,
+        "frames_per_second": 1,
+        "frame_burst": 1,
+        "keeps_history": True,
+        "guest_prefix": "guest-",
+        "deletes_any": False,
+    }
+
+    assert protocol.client_constants(**constants)["mention"] is None
+    mention = protocol.client_constants(**constants, mentioned_as="bob")["mention"]
+    assert mention == protocol.mention_pattern("bob", for_javascript=True)

@@ -24,7 +24,8 @@ LOCALE = PROJECT / "locale"
 APPS = [PROJECT / name.replace(".", "/") for name in settings.INSTALLED_APPS if "." not in name]
 APPS = [app for app in APPS if (app / "apps.py").exists()]
 TEMPLATES = sorted(path for app in APPS for path in (app / "templates").rglob("*.html"))
-CLIENT = PROJECT / "pages" / "static" / "chat" / "room.js"
+# The browser client: room.js and the modules it imports.
+CLIENT = sorted((PROJECT / "pages" / "static" / "chat").glob("*.js"))
 LANGUAGE_CODES = [code for code, _ in settings.LANGUAGES]
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # Placeholders a translation must keep: Django's "%(name)s" and the client's "{name}".
@@ -162,9 +163,14 @@ def test_templates_have_no_text_outside_translate_tags(template):
 CLIENT_NAMES = {"Enter", "Escape", "noopener noreferrer", "link retry"}
 
 
+def client_code():
+    assert "room.js" in [module.name for module in CLIENT]
+    return "\n".join(module.read_text(encoding="utf-8") for module in CLIENT)
+
+
 def test_the_client_has_no_text_of_its_own():
     # Comments out (not the "//" of a URL).
-    code = re.sub(r"(?<!:)//.*", "", CLIENT.read_text(encoding="utf-8"))
+    code = re.sub(r"(?<!:)//.*", "", client_code())
     literals = re.findall(r'"((?:[^"\\\n]|\\.)*)"|`((?:[^`\\]|\\.)*)`', code)
     texts = []
     for literal in ("".join(parts) for parts in literals):
@@ -177,7 +183,7 @@ def test_the_client_has_no_text_of_its_own():
 
 
 def test_the_client_uses_exactly_the_texts_the_page_hands_it():
-    used = set(re.findall(r"\bTEXT\.(\w+)", CLIENT.read_text(encoding="utf-8")))
+    used = set(re.findall(r"\bTEXT\.(\w+)", client_code()))
 
     assert used == set(client_texts())
 
