@@ -2,7 +2,7 @@
 
 It holds no rules of its own. Frame shapes, validation and the handler of each frame
 type in chat.protocol; room names in chat.room_names; who is speaking in chat.identity;
-flood control in chat.flood_guard; how many sockets a client may hold in
+flood control in chat.ratelimit; how many sockets a client may hold in
 chat.socket_caps; who is online, its announcements and typing in chat.presence; history
 and membership in the rooms backend (chat.rooms_backend); this server process's side of
 the room in chat.local_rooms; and when a session ends its sockets in chat.session_watch.
@@ -23,7 +23,6 @@ from django.utils.translation import gettext as _
 from chat import (
     admission,
     events,
-    flood_guard,
     identity,
     languages,
     local_rooms,
@@ -104,7 +103,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.guest_key = identity.guest_key(user, self.scope["session"])
         self.sender = ratelimit.sender_key(self.scope)
-        self.flood_guard = flood_guard.FloodGuard(self.channel_layer, self.sender)
+        self.flood_guard = ratelimit.FloodGuard(self.channel_layer, self.sender)
         self.typing = presence.TypingPace()
         self.group = group_name(self.room)
         try:

@@ -6,10 +6,9 @@ and private rooms in the database; ``chat.unsaved`` keeps nothing and every room
 public. The core, the pages and the probe import them from here, never from a backend.
 """
 
-from importlib import import_module
-
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+
+from chat.configured import configured_module
 
 HISTORY_NAMES = [
     "KEEPS_HISTORY",
@@ -26,18 +25,8 @@ HISTORY_NAMES = [
 MEMBERSHIP_NAMES = ["KEEPS_MEMBERS", "NotAMember", "conversations", "mark_read", "refusal", "seat"]
 
 
-def backend_module(name, required):
-    dotted = f"{settings.CHAT_ROOMS_BACKEND}.{name}"
-    try:
-        module = import_module(dotted)
-    except ImportError as exc:
-        raise ImproperlyConfigured(
-            f"CHAT_ROOMS_BACKEND = {settings.CHAT_ROOMS_BACKEND!r}: cannot import {dotted} ({exc})."
-        ) from exc
-    missing = [attribute for attribute in required if not hasattr(module, attribute)]
-    if missing:
-        raise ImproperlyConfigured(f"{dotted} does not define {', '.join(missing)}.")
-    return module
+def backend_module(name, names):
+    return configured_module("CHAT_ROOMS_BACKEND", f"{settings.CHAT_ROOMS_BACKEND}.{name}", names)
 
 
 history = backend_module("history", HISTORY_NAMES)

@@ -21,6 +21,8 @@ from typing import Protocol
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from chat.configured import configured_module
+
 KINDS = ("presence", "flood_limit", "socket_counts")
 NAMES = (*KINDS, "ping", "SHARED_BY_PROCESSES", "LAYERS")
 
@@ -44,15 +46,7 @@ class SocketCounts(Protocol):
 
 def check_configuration():
     """Refuse a store module, or a channel layer, that this project does not know."""
-    try:
-        module = import_module(settings.CHAT_STORES)
-    except ImportError as exc:
-        raise ImproperlyConfigured(
-            f"CHAT_STORES = {settings.CHAT_STORES!r} cannot be imported ({exc})."
-        ) from exc
-    missing = [name for name in NAMES if not hasattr(module, name)]
-    if missing:
-        raise ImproperlyConfigured(f"{settings.CHAT_STORES} does not define {', '.join(missing)}.")
+    module = configured_module("CHAT_STORES", settings.CHAT_STORES, NAMES)
     layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
     if layer not in module.LAYERS:
         raise ImproperlyConfigured(

@@ -1,5 +1,6 @@
-"""Settings come from the environment with their types checked, and each of the chat's
-own is documented once, in docs/settings.md, with its default."""
+"""Settings come from the environment with their types checked, each of the chat's own is
+documented once, in docs/settings.md, with its default, and a module a setting names is
+refused at start-up unless it offers what the core asks of it."""
 
 import json
 import os
@@ -8,8 +9,11 @@ import subprocess
 import sys
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from environs import EnvValidationError
 
+from chat import rooms_backend, stores
+from chat.configured import configured_module
 from config.settings import env
 from testing.processes import PROJECT_DIR
 
@@ -104,3 +108,34 @@ def test_a_sentinel_address_without_host_and_port_is_refused_clearly(monkeypatch
 def test_lists_leave_out_blanks(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", " chat.example.com, ,www.example.com,")
     assert env.names("DJANGO_ALLOWED_HOSTS") == ["chat.example.com", "www.example.com"]
+
+
+def test_a_store_module_that_does_not_serve_the_channel_layer_is_refused(settings):
+    pubsub = "channels_redis.pubsub.RedisPubSubChannelLayer"
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": pubsub}}
+    settings.CHAT_STORES = "chat.stores.memory"
+
+    with pytest.raises(ImproperlyConfigured, match="does not serve the channel layer"):
+        stores.check_configuration()
+
+
+@pytest.mark.parametrize(
+    ("dotted", "message"),
+    [("chat.nowhere", "cannot import chat.nowhere"), ("chat.protocol", "does not define")],
+)
+def test_a_module_a_setting_names_is_refused_unless_it_offers_what_is_asked(
+    settings, dotted, message
+):
+    settings.CHAT_STORES = dotted
+
+    with pytest.raises(ImproperlyConfigured, match=f"CHAT_STORES.*{message}"):
+        stores.check_configuration()
+
+
+def test_the_rooms_backend_offers_what_the_core_asks():
+    for name in rooms_backend.HISTORY_NAMES:
+        assert hasattr(rooms_backend.history, name)
+    for name in rooms_backend.MEMBERSHIP_NAMES:
+        assert hasattr(rooms_backend.membership, name)
+    with pytest.raises(ImproperlyConfigured, match=r"CHAT_ROOMS_BACKEND: chat\.protocol does not"):
+        configured_module("CHAT_ROOMS_BACKEND", "chat.protocol", rooms_backend.HISTORY_NAMES)
