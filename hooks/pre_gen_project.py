@@ -12,15 +12,24 @@ SLUG_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*$")
 # these names shadows the real module when Python runs from its parent directory.
 SHADOWED_MODULES = frozenset(
     {
+        # The project's own packages.
+        "accounts",
+        "api",
+        "chat",
+        "config",
+        "ops",
+        "pages",
+        "rooms",
+        "testing",
+        # What it imports.
         "asgiref",
         "autobahn",
         "channels",
         "channels_redis",
-        "chat",
-        "config",
         "daphne",
         "dj_database_url",
         "django",
+        "environs",
         "psycopg",
         "pytest",
         "pytest_asyncio",

@@ -151,7 +151,8 @@ def test_each_bake_gets_its_own_secret_key(cookies):
 
 
 @pytest.mark.parametrize(
-    "slug", ["team-chat", "2chat", "Team_Chat", "class", "django", "channels", "test", "config"]
+    "slug",
+    ["team-chat", "2chat", "Team_Chat", "class", "django", "channels", "test", "config", "rooms"],
 )
 def test_bad_slug_is_refused_before_any_file_is_written(tmp_path, capfd, slug):
     with pytest.raises(FailedHookException):

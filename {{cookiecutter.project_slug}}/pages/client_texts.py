@@ -1,4 +1,4 @@
-"""What the browser client (chat/static/chat/room.js) says, in the page's language.
+"""What the browser client (pages/static/chat/) says, in the page's language.
 
 The room page hands these to the client with the protocol's constants, so the client's
 texts are translated with the rest of the project (locale) and need no catalog of

@@ -80,7 +80,7 @@ def room(request, room):
         "active_rooms": [name for name in active_rooms() if name not in recent],
         "display_name": identity.display_name(request.user, request.session),
         "guest": identity.is_guest(request.user),
-        # The protocol's names and limits, for the browser client (chat/static/chat/room.js).
+        # The protocol's names and limits, for the browser client (pages/static/chat/).
         "protocol": protocol.client_constants(
             max_message_length=settings.CHAT_MAX_MESSAGE_LENGTH,
             frames_per_second=settings.CHAT_RATE_LIMIT_PER_SECOND,
