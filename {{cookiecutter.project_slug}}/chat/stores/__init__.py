@@ -7,10 +7,9 @@ beside channels-redis (every process sees the same). The module offers one facto
 kind, each given the channel layer and returning an object with the methods of the
 matching protocol below; ping(layer), which fails while the layer's servers cannot be
 reached (the readiness probe's check); SHARED_BY_PROCESSES; and LAYERS, the channel layer
-backends it serves. A module that
-cannot be imported, lacks a factory, or does not serve the configured channel layer stops
-the server at start-up with a message that says so (``check_configuration``, from
-chat.apps).
+backends it serves. A module that cannot be imported, lacks one of these, or does not
+serve the configured channel layer stops the server at start-up with a message that says
+so (check_configuration, called from chat.apps).
 """
 
 import asyncio

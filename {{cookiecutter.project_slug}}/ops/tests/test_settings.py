@@ -2,6 +2,7 @@
 documented once, in docs/settings.md, with its default, and a module a setting names is
 refused at start-up unless it offers what the core asks of it."""
 
+import inspect
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from channels.layers import get_channel_layer
 from django.core.exceptions import ImproperlyConfigured
 from environs import EnvValidationError
 
@@ -139,3 +141,17 @@ def test_the_rooms_backend_offers_what_the_core_asks():
         assert hasattr(rooms_backend.membership, name)
     with pytest.raises(ImproperlyConfigured, match=r"CHAT_ROOMS_BACKEND: chat\.protocol does not"):
         configured_module("CHAT_ROOMS_BACKEND", "chat.protocol", rooms_backend.HISTORY_NAMES)
+
+
+async def test_the_configured_stores_keep_the_contract():
+    contracts = {
+        "presence": stores.Presence,
+        "flood_limit": stores.FloodLimit,
+        "socket_counts": stores.SocketCounts,
+    }
+    layer = get_channel_layer()
+    for kind, contract in contracts.items():
+        store = stores.store(kind, layer)
+        for name in contract.__dict__:
+            if not name.startswith("_"):
+                assert inspect.iscoroutinefunction(getattr(store, name)), (kind, name)
