@@ -6,7 +6,9 @@ class ChatConfig(AppConfig):
     name = "chat"
 
     def ready(self):
-        from chat import rooms_backend, session_watch, stores  # noqa: F401  (rooms_backend checks CHAT_ROOMS_BACKEND)
+        # A CHAT_ROOMS_BACKEND or CHAT_STORES that names a module the core cannot use stops
+        # the server now, with why: rooms_backend checks its modules as it imports them.
+        from chat import rooms_backend, session_watch, stores  # noqa: F401
 
         stores.check_configuration()
         session_watch.connect_signals()
