@@ -21,7 +21,8 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from api import tokens
-from chat import posting, protocol, ratelimit
+from chat import posting, protocol
+from chat.limits import flood
 from chat.outages import LAYER_OUTAGES
 from chat.room_names import InvalidRoomName, normalize_room_name
 from rooms import history, membership
@@ -42,9 +43,9 @@ class ApiError(Exception):
 
 
 async def within_flood_limit(key):
-    """Count a request against the flood limit of ``key`` (chat.ratelimit); refuse it
+    """Count a request against the flood limit of ``key`` (chat.limits.flood); refuse it
     with 429 and Retry-After when over."""
-    retry_after = await ratelimit.flood_limit_for(get_channel_layer()).take(
+    retry_after = await flood.flood_limit_for(get_channel_layer()).take(
         key, rate=settings.CHAT_RATE_LIMIT_PER_SECOND, burst=settings.CHAT_RATE_LIMIT_BURST
     )
     if retry_after:
@@ -61,7 +62,7 @@ class TokenAuth(HttpBearer):
         if user is None:
             await within_flood_limit(f"address:{request.META.get('REMOTE_ADDR', 'unknown')}")
             return None
-        await within_flood_limit(ratelimit.user_key(user))
+        await within_flood_limit(flood.user_key(user))
         return user
 
 

@@ -2,8 +2,8 @@
 
 It holds no rules of its own. Frame shapes, validation and the handler of each frame
 type in chat.protocol; room names in chat.room_names; who is speaking in chat.identity;
-flood control in chat.ratelimit; how many sockets a client may hold in
-chat.socket_caps; who is online, its announcements and typing in chat.presence; history
+flood control in chat.limits.flood; how many sockets a client may hold in
+chat.limits.socket_caps; who is online, its announcements and typing in chat.presence; history
 and membership in the rooms backend (chat.rooms_backend); this server process's side of
 the room in chat.local_rooms; and when a session ends its sockets in chat.session_watch.
 """
@@ -21,7 +21,6 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from chat import (
-    admission,
     events,
     identity,
     languages,
@@ -29,10 +28,9 @@ from chat import (
     posting,
     presence,
     protocol,
-    ratelimit,
     session_watch,
-    socket_caps,
 )
+from chat.limits import admission, flood, socket_caps
 from chat.outages import LAYER_OUTAGES
 from chat.room_names import InvalidRoomName, group_name, normalize_room_name
 from chat.rooms_backend import history, membership
@@ -43,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 class ChatConsumer(AsyncWebsocketConsumer):
     local_room = None  # this process's side of the room, once the socket is in it
-    socket_owners = None  # whose caps this socket counts against (chat.socket_caps)
+    socket_owners = None  # whose caps this socket counts against (chat.limits.socket_caps)
     user_group = None  # the group of the logged-in user's sockets (chat.session_watch)
     session_watcher = None
     leaving = False  # told to go elsewhere (ops.drain): frames from now on are dropped
@@ -102,8 +100,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.refuse(protocol.CLOSE_FORBIDDEN, protocol.FORBIDDEN, membership.refusal())
             return
         self.guest_key = identity.guest_key(user, self.scope["session"])
-        self.sender = ratelimit.sender_key(self.scope)
-        self.flood_guard = ratelimit.FloodGuard(self.channel_layer, self.sender)
+        self.sender = flood.sender_key(self.scope)
+        self.flood_guard = flood.FloodGuard(self.channel_layer, self.sender)
         self.typing = presence.TypingPace()
         self.group = group_name(self.room)
         try:
@@ -155,8 +153,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def count_socket(self):
         """Count this socket against its sender's and its address's caps
-        (chat.socket_caps); return False if either is reached."""
-        owners = socket_caps.caps(self.sender, ratelimit.address_key(self.scope))
+        (chat.limits.socket_caps); return False if either is reached."""
+        owners = socket_caps.caps(self.sender, flood.address_key(self.scope))
         if not await socket_caps.counts_for(self.channel_layer).add(owners, self.channel_name):
             return False
         self.socket_owners = owners

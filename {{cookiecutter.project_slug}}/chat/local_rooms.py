@@ -25,7 +25,8 @@ import time
 import weakref
 from collections import Counter
 
-from chat import admission, events, presence, protocol
+from chat import events, presence, protocol
+from chat.limits import admission
 from chat.outages import LAYER_OUTAGES
 from ops import metrics
 
@@ -238,7 +239,7 @@ class LocalRoom:
 
     def announce_once_settled(self):
         """Tell the whole room who is online once no socket waits to join this process
-        (chat.admission): one frame for a crowd's joins."""
+        (chat.limits.admission): one frame for a crowd's joins."""
         if self.settling is None or self.settling.done():
             self.settling = asyncio.create_task(self.announce_when_settled())
 

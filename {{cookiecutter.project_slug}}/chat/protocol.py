@@ -28,11 +28,11 @@ CLOSE_LOGIN_REQUIRED = 4401
 # or banned (rooms.membership; a forbidden error frame comes first). Do not reconnect.
 CLOSE_FORBIDDEN = 4403
 # The sender or the client address already holds as many sockets as it may
-# (chat.socket_caps): close another tab or window of the chat first.
+# (chat.limits.socket_caps): close another tab or window of the chat first.
 CLOSE_TOO_MANY_SOCKETS = 4409
 CLOSE_TOO_MANY_MESSAGES = 4429
 # The channel layer cannot be reached (Redis is away), or too many sockets are waiting to
-# join (chat.admission): reconnect in a few seconds.
+# join (chat.limits.admission): reconnect in a few seconds.
 CLOSE_TRY_AGAIN_LATER = 4503
 # Sent by the server (daphne, ops/server.py) before the consumer sees the frame.
 CLOSE_MESSAGE_TOO_BIG = 1009

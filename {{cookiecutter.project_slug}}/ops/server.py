@@ -30,7 +30,7 @@ from twisted.internet import defer, reactor
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 
 from chat import protocol
-from chat.ratelimit import TokenBucket
+from chat.limits.flood import TokenBucket
 from ops import drain
 
 

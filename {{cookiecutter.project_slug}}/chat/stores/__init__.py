@@ -1,5 +1,6 @@
 """State that server processes share the way the channel layer shares rooms: who is online
-(chat.presence), flood-limit buckets (chat.ratelimit) and socket counts (chat.socket_caps).
+(chat.presence), flood-limit buckets (chat.limits.flood) and socket counts
+(chat.limits.socket_caps).
 
 ``settings.CHAT_STORES`` names the module that keeps them, chosen with the channel layer:
 ``chat.stores.memory`` beside the in-memory layer (one process), ``chat.stores.redis``

@@ -7,8 +7,8 @@ from collections import Counter, OrderedDict
 
 from django.conf import settings
 
+from chat.limits.flood import TokenBucket
 from chat.presence import online
-from chat.ratelimit import TokenBucket
 
 
 class MemoryPresence:

@@ -1,4 +1,4 @@
-"""A crowd joining at once (chat.admission): sockets join a few at a time, in turn; past
+"""A crowd joining at once (chat.limits.admission): sockets join a few at a time, in turn; past
 the waiting limit, or after waiting too long, they are refused with "try again later";
 and a crowd is not announced one join at a time."""
 
@@ -8,7 +8,8 @@ import contextlib
 import pytest
 from django.test import override_settings
 
-from chat import admission, protocol
+from chat import protocol
+from chat.limits import admission
 from testing.servers import until
 
 pytestmark = pytest.mark.django_db(transaction=True)

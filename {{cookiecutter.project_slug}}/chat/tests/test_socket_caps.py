@@ -1,4 +1,4 @@
-"""One client cannot hold an unbounded number of sockets (chat.socket_caps)."""
+"""One client cannot hold an unbounded number of sockets (chat.limits.socket_caps)."""
 
 import pytest
 from django.test import override_settings

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 from channels.layers import get_channel_layer
 
-from chat import ratelimit
+from chat.limits import flood
 from chat.stores import redis_calls
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 async def test_a_crowd_of_calls_opens_no_more_connections_than_run_at_once(monkeypatch):
     layer = get_channel_layer()
-    flood_limit = ratelimit.flood_limit_for(layer)
+    flood_limit = flood.flood_limit_for(layer)
     pool = redis_calls.shared(layer).clients[0].connection_pool
     opened = []
     make_connection = pool.make_connection

@@ -2,7 +2,7 @@ import pytest
 from django.test import override_settings
 
 from chat import protocol
-from chat.ratelimit import TokenBucket
+from chat.limits.flood import TokenBucket
 from chat.stores.memory import MemoryFloodLimit
 from testing.fixtures import nothing_arrives
 

@@ -13,7 +13,7 @@ from chat import stores
 
 
 def caps(sender, address):
-    """{owner: cap} for a socket of ``sender`` from ``address`` (chat.ratelimit keys)."""
+    """{owner: cap} for a socket of ``sender`` from ``address`` (chat.limits.flood keys)."""
     owners = {address: settings.CHAT_MAX_SOCKETS_PER_ADDRESS}
     if sender != address:
         owners[sender] = settings.CHAT_MAX_SOCKETS_PER_SENDER
