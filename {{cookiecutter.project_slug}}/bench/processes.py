@@ -7,8 +7,11 @@ import resource
 import sys
 from pathlib import Path
 
-# Python put bench/ on the path, not the project that holds the settings and testing/.
+# Python put bench/ on the path, not the project that holds the settings and testing/; the
+# settings are this project's, read with this process's environment, which the servers
+# started here inherit.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from django.conf import settings
 
@@ -36,16 +39,13 @@ __all__ = ["HOST", "ORIGIN", "PROJECT_DIR", "SERVE_MODULE"]
 
 
 def channel_layer():
-    """The default channel layer of this project's settings (its CHANNEL_LAYERS entry), read
-    with this process's environment, which the servers started here inherit."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    """The default channel layer of this project's settings (its CHANNEL_LAYERS entry)."""
     return settings.CHANNEL_LAYERS["default"]
 
 
 def shared_by_processes():
     """Whether server processes share rooms, presence and limits (chat.stores): with the
     in-memory layer each process has its own."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from chat import stores
 
     return stores.shared_by_processes()

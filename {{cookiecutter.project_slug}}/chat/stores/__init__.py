@@ -60,21 +60,26 @@ def check_configuration():
 _stores = weakref.WeakKeyDictionary()
 
 
+def backend():
+    """The store module CHAT_STORES names (checked at start-up by check_configuration)."""
+    return import_module(settings.CHAT_STORES)
+
+
 def store(kind, layer):
     """The store of ``kind`` (one of KINDS) for this event loop, made with ``layer``."""
     stores = _stores.setdefault(asyncio.get_running_loop(), {})
     if kind not in stores:
-        stores[kind] = getattr(import_module(settings.CHAT_STORES), kind)(layer)
+        stores[kind] = getattr(backend(), kind)(layer)
     return stores[kind]
 
 
 def shared_by_processes():
     """Whether every server process sees the same rooms, presence and limits: with the
     in-memory layer each process has its own."""
-    return import_module(settings.CHAT_STORES).SHARED_BY_PROCESSES
+    return backend().SHARED_BY_PROCESSES
 
 
 async def ping(layer):
     """Return once the servers the channel layer and the stores use answer; fail if one
     cannot be reached."""
-    await import_module(settings.CHAT_STORES).ping(layer)
+    await backend().ping(layer)
