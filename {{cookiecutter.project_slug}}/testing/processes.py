@@ -4,8 +4,8 @@ ports: for the tests and for bench/, which import it without Django set up.
 A server binds a port the system picks and says which, where it can (daphne, and
 bench/ceiling.py, print "Listening on TCP address HOST:PORT"): a port found free
 beforehand can be taken by another process before the server binds it. A server that
-must be told its port (Redis, nginx) is started again on another one if it could not
-bind the first.
+must be told its port (Redis, nginx) gets one held for it until it binds it: see
+reserved_port().
 """
 
 import re
@@ -25,8 +25,6 @@ SERVE_MODULE = "config.serve"
 APPLICATION = "config.asgi:application"
 # What daphne, and the servers of bench/, print once they listen, with the port.
 LISTENING = re.compile(rf"Listening on TCP address {re.escape(HOST)}:(\d+)")
-# Tries at starting a server that must be told its port.
-PORT_ATTEMPTS = 5
 
 
 def wait_until(condition, what, timeout):
@@ -113,26 +111,43 @@ def start_daphne(
     return process
 
 
-def start_on_a_free_port(launch, what):
-    """Start a server that must be told its port: ``launch(port)`` starts it and returns
-    the process. If the port was taken before the server bound it, the server exits, and
-    is started again on another. Returns the process once it accepts connections."""
-    for _ in range(PORT_ATTEMPTS):
-        port = unused_port()
-        process = launch(port)
+def reserved_port():
+    """A port held for a server that must be told its number (Redis, nginx).
 
-        def up_or_exited(process=process, port=port):
-            return process.poll() is not None or accepts_connections(port)
+    The port is left in TIME_WAIT by a connection this function makes to itself. While it
+    is, the system hands it to no one who asks for any free port (as daphne and every
+    client do), yet a server that binds it by number with SO_REUSEADDR, as Redis and nginx
+    do, may take it: the technique of Yelp's ephemeral-port-reserve."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((HOST, 0))
+        listener.listen(1)
+        address = listener.getsockname()
+        with socket.create_connection(address) as client:
+            accepted, _ = listener.accept()
+            # The side that closes first keeps the port in TIME_WAIT: this one.
+            accepted.close()
+        return address[1]
 
-        try:
-            wait_until(up_or_exited, f"{what} on port {port}", timeout=10)
-        except BaseException:
-            stop_process(process)
-            raise
-        if process.poll() is None:
-            process.port = port
-            return process
-    raise RuntimeError(f"{what} could not bind a port in {PORT_ATTEMPTS} tries")
+
+def start_on_a_reserved_port(launch, what):
+    """Start a server that must be told its port: ``launch(port)`` starts it on a
+    reserved_port() and returns the process. Returns it once it accepts connections."""
+    port = reserved_port()
+    process = launch(port)
+    try:
+        wait_until(
+            lambda: process.poll() is not None or accepts_connections(port),
+            f"{what} on port {port}",
+            timeout=10,
+        )
+    except BaseException:
+        stop_process(process)
+        raise
+    if process.poll() is not None:
+        raise RuntimeError(f"{what} exited with {process.returncode} instead of listening")
+    process.port = port
+    return process
 
 
 def stop_process(process):

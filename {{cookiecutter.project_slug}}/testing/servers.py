@@ -190,10 +190,10 @@ class RedisProcess:
         return subprocess.Popen(command, stdout=subprocess.DEVNULL)
 
     def start(self):
-        """Start Redis: on a free port the first time, on the same port again after a
+        """Start Redis: on a reserved port the first time, on the same port again after a
         stop, as a Redis that comes back does."""
         if self.port is None:
-            self.process = processes.start_on_a_free_port(self.launch, "Redis")
+            self.process = processes.start_on_a_reserved_port(self.launch, "Redis")
             self.port = self.process.port
             return
         self.process = self.launch(self.port)

@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from chat import protocol
 from chat.rooms_backend import history
-from testing.processes import HOST, ORIGIN, PROJECT_DIR, start_on_a_free_port, stop_process
+from testing.processes import HOST, ORIGIN, PROJECT_DIR, start_on_a_reserved_port, stop_process
 from testing.servers import STEADY_SENDING, SteadyRoom, receive, room_url, round_trip, wait_closed
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,7 +58,7 @@ def nginx_in_front(tmp_path, processes):
         subprocess.run([NGINX, "-t", "-q", "-p", str(tmp_path), "-c", str(config)], check=True)
         return subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(config)])
 
-    nginx = start_on_a_free_port(launch, "nginx")
+    nginx = start_on_a_reserved_port(launch, "nginx")
     try:
         yield nginx.port
     finally:
