@@ -6,6 +6,7 @@ the room page hands client_constants() to the browser client, and a test keeps t
 tables of docs/protocol.md in step with ERROR_CODES and CLOSE_CODES.
 """
 
+import itertools
 import json
 import math
 import re
@@ -253,11 +254,10 @@ def reconnect(after):
 # A mention is "@username" as a word: after the start of the text or a character that is
 # neither a word character nor "@" (so not inside an e-mail address), and before the end or
 # a character that is no word character (so not the start of a longer name); in any case
-# (iregex, re.IGNORECASE, the "i" flag). One pattern for the databases, the server and the
-# browser client, which differ only in how they name word characters.
+# (re.IGNORECASE, the "i" flag). One pattern for the server and the browser client, which
+# differ only in how they name word characters; mentioned_names() finds the same names.
 MENTION_TEMPLATE = r"(^|[^{word}@])@{name}([^{word}]|$)"
-# PostgreSQL's regular expressions and SQLite's (Python's re, through Django), in a query,
-# and Python's re: \w, a letter, a digit or the underscore, of any script.
+# Python's re: \w, a letter, a digit or the underscore, of any script.
 MENTION_WORD = r"\w"
 # JavaScript's, with the "u" flag: the same characters, named.
 MENTION_WORD_JAVASCRIPT = r"\p{L}\p{N}_"
@@ -273,6 +273,32 @@ def mention_pattern(username, *, for_javascript=False):
     word = MENTION_WORD_JAVASCRIPT if for_javascript else MENTION_WORD
     name = MENTION_SPECIAL.sub(lambda special: "\\" + special.group(), username)
     return MENTION_TEMPLATE.format(word=word, name=name)
+
+
+# Where a mention may start, and the characters a username may hold (Django's usernames:
+# word characters and @.+-).
+MENTION_START = re.compile(r"(?<![\w@])@")
+USERNAME_CHARACTERS = re.compile(r"[\w.@+-]+")
+WORD_CHARACTER = re.compile(r"\w")
+# Bounds on the work one message asks of mentioned_names(): a message may mention this
+# many names at most, each no longer than a username may be.
+MAX_MENTION_STARTS = 100
+MAX_USERNAME_LENGTH = 150
+
+
+def mentioned_names(text):
+    """Every name, lowercased, that ``text`` mentions as mention_pattern() finds them: the
+    usernames among them are the users mentioned."""
+    names = set()
+    for start in itertools.islice(MENTION_START.finditer(text), MAX_MENTION_STARTS):
+        run = USERNAME_CHARACTERS.match(text, start.end(), start.end() + MAX_USERNAME_LENGTH + 1)
+        if run is None:
+            continue
+        run = run.group()
+        for end in range(1, min(len(run), MAX_USERNAME_LENGTH) + 1):
+            if end == len(run) or not WORD_CHARACTER.match(run[end]):
+                names.add(run[:end].lower())
+    return names
 
 
 def client_constants(

@@ -100,7 +100,7 @@ def test_a_refused_frame_names_its_client_id(text, code):
     assert (excinfo.value.code, excinfo.value.client_id) == (code, "c1")
 
 
-# -- Mentions: one pattern, for the databases, Python and the browser client -----------------
+# -- Mentions: one pattern, for the server and the browser client ----------------------------
 
 # Who, in which text, is mentioned or not.
 MENTIONS = [
@@ -125,10 +125,20 @@ MENTIONS = [
 
 @pytest.mark.parametrize(("username", "text", "mentioned"), MENTIONS)
 def test_a_mention_is_the_name_after_an_at_as_a_word(username, text, mentioned):
-    # As the databases run it: SQLite through Python's re, case aside (iregex).
     found = re.search(protocol.mention_pattern(username), text, re.IGNORECASE)
 
     assert (found is not None) is mentioned
+    # The names the counts of mentions are kept by (rooms.counts): the same.
+    assert (username.lower() in protocol.mentioned_names(text)) is mentioned
+
+
+def test_a_text_made_to_mention_everything_asks_bounded_work():
+    text = "@" + ".@" * 2000
+    names = protocol.mentioned_names(text)
+
+    assert len(names) <= protocol.MAX_MENTION_STARTS * protocol.MAX_USERNAME_LENGTH
+    assert protocol.mentioned_names("@" + "a" * 200) == set()
+    assert "a" * 150 in protocol.mentioned_names("@" + "a" * 150 + "!")
 
 
 def test_the_browser_clients_mention_pattern_differs_only_in_its_word_characters():
