@@ -22,7 +22,15 @@ HISTORY_NAMES = [
     "resume_frame",
     "save_message",
 ]
-MEMBERSHIP_NAMES = ["KEEPS_MEMBERS", "NotAMember", "conversations", "mark_read", "refusal", "seat"]
+MEMBERSHIP_NAMES = [
+    "KEEPS_MEMBERS",
+    "NotAMember",
+    "conversations",
+    "mark_read",
+    "refusal",
+    "seat",
+    "title",
+]
 
 
 def backend_module(name, names):

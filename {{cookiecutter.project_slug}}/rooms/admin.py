@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from rooms import membership
 from rooms.models import Membership, Message, ModerationAction, Room
 
 
@@ -14,12 +15,26 @@ class MessageAdmin(admin.ModelAdmin):
     # its room, which may be private.
     readonly_fields = ["room", "text", "edited_at", "deleted"]
 
+    def has_delete_permission(self, request, obj=None):
+        # A row deleted here would stay on members' unread counts (rooms.counts) and in
+        # the clients that have it; deleting in the chat empties it and tells them.
+        return False
+
 
 class MembershipInline(admin.TabularInline):
     model = Membership
     raw_id_fields = ["user"]
-    fields = ["user", "role", "banned", "muted_until", "last_read_id", "joined"]
-    readonly_fields = ["last_read_id", "joined"]
+    fields = [
+        "user",
+        "role",
+        "banned",
+        "muted_until",
+        "last_read_id",
+        "unread",
+        "mentions",
+        "joined",
+    ]
+    readonly_fields = ["last_read_id", "unread", "mentions", "joined"]
     extra = 0
 
 
@@ -32,6 +47,17 @@ class RoomAdmin(admin.ModelAdmin):
     search_fields = ["name", "memberships__user__username"]
     raw_id_fields = ["created_by"]
     inlines = [MembershipInline]
+
+    def save_formset(self, request, form, formset, change):
+        # A member added here starts caught up, as one invited in the chat does.
+        for seat in formset.save(commit=False):
+            if seat.pk is None:
+                for field, value in membership.caught_up(form.instance).items():
+                    setattr(seat, field, value)
+            seat.save()
+        for seat in formset.deleted_objects:
+            seat.delete()
+        formset.save_m2m()
 
     def get_readonly_fields(self, request, obj=None):
         # Messages belong to a room by its name: a private room renamed, or deleted, would

@@ -11,13 +11,12 @@ from datetime import timedelta
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chat import identity, protocol
-from rooms import membership, message_rights
-from rooms.models import Message, ModerationAction, Room
+from rooms import counts, membership, message_rights
+from rooms.models import Message, ModerationAction, PublicRoom
 
 KEEPS_HISTORY = True
 
@@ -39,7 +38,7 @@ def save_message(*, room, user, display_name, text, client_id=None, guest_key=""
     whether it is new: a message its sender already sent under ``client_id`` is not saved
     again, and its frame is the one saved then. ChatError (forbidden, muted) if the
     sender may not post to the room now (rooms.membership)."""
-    membership.check_may_post(user, room)
+    seat = membership.check_may_post(user, room)
     guest = identity.is_guest(user)
     try:
         with transaction.atomic():
@@ -52,6 +51,7 @@ def save_message(*, room, user, display_name, text, client_id=None, guest_key=""
                 text=text,
                 client_id=client_id or "",
             )
+            counts.posted(message, seat and seat.room_id)
     except IntegrityError:
         if not client_id:
             raise
@@ -95,10 +95,11 @@ def edit_message(*, room, message_id, user, guest_key, text):
         message = changeable_message(room, message_id)
         message_rights.check_may_edit(user, guest_key, message)
         # Muted, or no longer a member: no new words, in a new message or an old one.
-        membership.check_may_post(user, room)
+        seat = membership.check_may_post(user, room)
         message.text = text
         message.edited_at = message.changed_at = timezone.now()
         message.save(update_fields=["text", "edited_at", "changed_at"])
+        counts.edited(message, seat and seat.room_id)
     return protocol.chat_edit(message.id, message.text, message.edited_at), True
 
 
@@ -123,6 +124,7 @@ def erase_message(*, room, message_id, user, guest_key):
         message.changed_at = timezone.now()
         message.save(update_fields=["text", "deleted", "changed_at"])
         private = membership.private_room(room)
+        counts.erased(message, private and private.pk)
         if private is not None and not message_rights.wrote(user, guest_key, message):
             membership.record(
                 private, user, ModerationAction.DELETE_MESSAGE, message.user, str(message.id)
@@ -193,8 +195,9 @@ def delete_sent_message(room, display_name, client_id):
 
 
 def active_rooms():
-    """Names of the CHAT_LOBBY_ROOMS rooms with the most recent messages, most recent
-    first, among rooms someone was answered in or an account wrote in.
+    """Names of the CHAT_LOBBY_ROOMS public rooms with the most recent messages, most
+    recent first, among rooms someone was answered in or an account wrote in: the
+    PublicRoom rows rooms.counts keeps, read through their index.
 
     Private rooms and direct conversations are never listed: they are their members'
     alone (rooms.membership). A room one guest wrote in alone is not listed: guests need
@@ -202,14 +205,7 @@ def active_rooms():
     fill the lobby with rooms of their choosing, one message each.
     """
     return list(
-        Message.objects.exclude(room__in=Room.objects.values("name"))
-        .values("room")
-        .annotate(
-            last_id=Max("id"),
-            writers=Count("display_name", distinct=True),
-            by_accounts=Count("user"),
-        )
-        .filter(Q(writers__gte=2) | Q(by_accounts__gt=0))
-        .order_by("-last_id")
-        .values_list("room", flat=True)[: settings.CHAT_LOBBY_ROOMS]
+        PublicRoom.objects.filter(listed=True)
+        .order_by("-last_message_id")
+        .values_list("name", flat=True)[: settings.CHAT_LOBBY_ROOMS]
     )

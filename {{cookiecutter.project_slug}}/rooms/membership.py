@@ -26,13 +26,14 @@ from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chat import events, protocol
 from chat.outages import LAYER_OUTAGES
 from chat.room_names import PROBE_ROOM, InvalidRoomName, group_name, normalize_room_name
+from rooms import counts
 from rooms.models import Membership, Message, ModerationAction, Room
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ PUBLIC_KNOWN_SECONDS = 300
 MAX_ADDED_AT_ONCE = 50
 # The prefix of an invite link's key, to tell one apart from other secrets.
 INVITE_KEY_PREFIX = "inv_"
+# Rooms in a page of a member's room list (conversations()).
+ROOMS_PAGE = 50
 
 
 class NotAMember(Exception):
@@ -115,7 +118,7 @@ def seat(user, room_name):
 
 def check_may_post(user, room_name):
     """Raise ChatError (forbidden, or muted with the seconds left) unless ``user`` may
-    post to the room now."""
+    post to the room now; return their membership of it (None in a public room)."""
     try:
         membership = seat(user, room_name)
     except NotAMember:
@@ -124,6 +127,7 @@ def check_may_post(user, room_name):
         left = (membership.muted_until - timezone.now()).total_seconds()
         if left > 0:
             raise protocol.Muted(left)
+    return membership
 
 
 def moderates(user, room_name):
@@ -247,64 +251,76 @@ def direct_room(user, other):
     return room
 
 
-def direct_partner(room, user):
-    """The other user of the direct conversation ``room``, for its title."""
-    return get_user_model().objects.filter(chat_memberships__room=room).exclude(pk=user.pk).first()
-
-
 def title(room, user):
     """What ``user`` calls the private room ``room``: a direct conversation is named after
     the other user."""
     if room.pair:
-        other = direct_partner(room, user)
-        return other.get_username() if other else _("Deleted user")
+        return direct_partners([room], user).get(room.pk, _("Deleted user"))
     return room.name
 
 
-def conversations(user):
-    """The private rooms and direct conversations ``user`` is a member of, most recent
-    first: each with its name, title, whether it is direct, and the counts of messages
-    they have not read and of those that mention them."""
+def conversations(user, after=None):
+    """A page of the private rooms and direct conversations ``user`` is a member of, most
+    recent first, after the cursor ``after`` (the ``next`` of the page before), and the
+    cursor of the page after it, or None if none follows. Each room has its name, title,
+    whether it is direct, and the counts of messages the user has not read and of those
+    that mention them, as kept by rooms.counts: a page costs the same few queries however
+    many rooms, members and messages there are.
+
+    ChatError (invalid_frame) if ``after`` is not a cursor this function gave."""
     if not user.is_authenticated:
-        return []
-    memberships = (
+        return [], None
+    seats = (
         Membership.objects.filter(user=user, banned=False)
         .select_related("room")
-        .order_by("-room__id")
+        .order_by("-last_message_id", "-id")
     )
-    found = []
-    for membership in memberships:
-        room = membership.room
-        unread = Q(id__gt=membership.last_read_id, deleted=False) & ~Q(user=user)
-        counts = Message.objects.filter(room=room.name).aggregate(
-            last_id=Max("id"),
-            unread=Count("id", filter=unread),
-            mentions=Count("id", filter=unread & Q(text__iregex=mention_pattern(user))),
+    if after is not None:
+        last_message_id, seat_id = parse_cursor(after)
+        seats = seats.filter(
+            Q(last_message_id__lt=last_message_id)
+            | Q(last_message_id=last_message_id, id__lt=seat_id)
         )
-        found.append(
-            {
-                "name": room.name,
-                "title": title(room, user),
-                "direct": bool(room.pair),
-                "role": membership.role,
-                "unread": counts["unread"],
-                "mentions": counts["mentions"],
-                "last_id": counts["last_id"] or 0,
-            }
-        )
-    found.sort(key=lambda room: room["last_id"], reverse=True)
-    return found
+    page = list(seats[: ROOMS_PAGE + 1])
+    more, page = len(page) > ROOMS_PAGE, page[:ROOMS_PAGE]
+    partners = direct_partners([seat.room for seat in page if seat.room.pair], user)
+    found = [
+        {
+            "name": seat.room.name,
+            "title": partners.get(seat.room_id, _("Deleted user"))
+            if seat.room.pair
+            else seat.room.name,
+            "direct": bool(seat.room.pair),
+            "role": seat.role,
+            "unread": max(seat.unread, 0),
+            "mentions": max(seat.mentions, 0),
+        }
+        for seat in page
+    ]
+    return found, f"{page[-1].last_message_id}.{page[-1].pk}" if more else None
 
 
-def last_message_id(room_name):
-    return Message.objects.filter(room=room_name).aggregate(last=Max("id"))["last"] or 0
+def parse_cursor(cursor):
+    try:
+        last_message_id, seat_id = (int(part) for part in cursor.split("."))
+    except ValueError:
+        last_message_id = seat_id = -1
+    if not all(0 <= part <= protocol.MAX_MESSAGE_ID for part in (last_message_id, seat_id)):
+        raise protocol.ChatError(protocol.INVALID_FRAME, _("That is not a page of this list."))
+    return last_message_id, seat_id
 
 
-def mention_pattern(user):
-    """The regular expression that finds a mention of ``user`` ("@username" as a word), as
-    PostgreSQL and SQLite run it in a query, case aside (``iregex``): the one the room page
-    hands the browser client too (chat.protocol.mention_pattern)."""
-    return protocol.mention_pattern(user.get_username())
+def direct_partners(rooms, user):
+    """The username of the other user of each direct conversation of ``rooms``, by room
+    id, in one query."""
+    others = Membership.objects.filter(room__in=rooms).exclude(user=user).select_related("user")
+    return {seat.room_id: seat.user.get_username() for seat in others}
+
+
+def caught_up(room):
+    """A new member's markers: what was said before they came is not news to them."""
+    last = Message.objects.filter(room=room.name).aggregate(last=Max("id"))["last"] or 0
+    return {"last_read_id": last, "last_message_id": last}
 
 
 # -- Read markers ----------------------------------------------------------------------------
@@ -315,11 +331,20 @@ def mark_read(user, room_name, message_id):
     the marker now, or None where read markers are not kept (public rooms, guests)."""
     if not user.is_authenticated:
         return None
-    # No further than the room's last message: a marker ahead of it would hide the next.
-    message_id = min(message_id, last_message_id(room_name))
-    membership = Membership.objects.filter(room__name=room_name, user=user, banned=False)
-    membership.filter(last_read_id__lt=message_id).update(last_read_id=message_id)
-    return membership.values_list("last_read_id", flat=True).first()
+    with transaction.atomic():
+        seat = (
+            Membership.objects.select_for_update()
+            .filter(room__name=room_name, user=user, banned=False)
+            .first()
+        )
+        if seat is None:
+            return None
+        # No further than the room's last message: a marker ahead of it would hide the next.
+        message_id = min(message_id, seat.last_message_id)
+        if message_id > seat.last_read_id:
+            counts.read(seat, room_name, message_id)
+            return message_id
+        return seat.last_read_id
 
 
 # -- Moderation ------------------------------------------------------------------------------
@@ -380,10 +405,7 @@ def invite(actor, room, username):
     if acting_seat(actor, room).role != OWNER or room.pair:
         raise forbidden()
     (user,) = users_named([username])
-    # What was said before they came is not news to them.
-    seat, made = Membership.objects.get_or_create(
-        room=room, user=user, defaults={"last_read_id": last_message_id(room.name)}
-    )
+    seat, made = Membership.objects.get_or_create(room=room, user=user, defaults=caught_up(room))
     if made:
         record(room, actor, ModerationAction.INVITE, user)
     elif seat.banned:
@@ -513,9 +535,7 @@ def room_invited_to(key):
 def join_by_link(user, room):
     """Make ``user`` a member of the room they have the invite link of; ChatError if they
     are banned from it."""
-    seat, made = Membership.objects.get_or_create(
-        room=room, user=user, defaults={"last_read_id": last_message_id(room.name)}
-    )
+    seat, made = Membership.objects.get_or_create(room=room, user=user, defaults=caught_up(room))
     if seat.banned:
         raise protocol.ChatError(protocol.FORBIDDEN, _("You cannot join this room."))
     if made:

@@ -50,7 +50,8 @@ class Message(models.Model):
 
 class Room(models.Model):
     """A private room, or a direct conversation of two users: members only
-    (rooms.membership). Public rooms have no row: anyone may open any other name."""
+    (rooms.membership). Public rooms have no row here: anyone may open any other name,
+    and what the lobby needs of one that has messages is a PublicRoom."""
 
     name = models.CharField(max_length=ROOM_NAME_MAX_LENGTH, unique=True)
     # For a direct conversation, its two users' ids, "lower:higher": the pair has one.
@@ -86,14 +87,61 @@ class Membership(models.Model):
     # The id of the last message of the room this member has read.
     last_read_id = models.PositiveBigIntegerField(default=0)
     joined = models.DateTimeField(auto_now_add=True)
+    # Kept as messages are posted, edited, deleted and read (rooms.counts), so that no
+    # room list counts a room's history: the room's last message, which orders the list;
+    # the messages after last_read_id that are not deleted and not the member's own; and
+    # those of them that mention the member.
+    last_message_id = models.PositiveBigIntegerField(default=0, editable=False)
+    unread = models.IntegerField(default=0, editable=False)
+    mentions = models.IntegerField(default=0, editable=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["room", "user"], name="rooms_membership_once")
         ]
+        indexes = [
+            # A member's room list, most recent first, a page at a time.
+            models.Index(fields=["user", "-last_message_id", "-id"], name="rooms_membership_recent")
+        ]
 
     def __str__(self):
         return f"{self.user} in {self.room} ({'banned' if self.banned else self.role})"
+
+
+class Mention(models.Model):
+    """A message of a private room that mentions one of its members (rooms.counts): kept
+    so that reading, editing or deleting it takes the mention off the member's count."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "message"], name="rooms_mention_once")
+        ]
+
+    def __str__(self):
+        return f"{self.membership} in message {self.message_id}"
+
+
+class PublicRoom(models.Model):
+    """A public room that has messages, with what the lobby lists it by (rooms.counts):
+    kept as messages are posted, so that the lobby reads a few rows, not the messages."""
+
+    name = models.CharField(max_length=ROOM_NAME_MAX_LENGTH, unique=True)
+    last_message_id = models.PositiveBigIntegerField(default=0)
+    # Who wrote its first message; the room is listed once someone else writes, or an
+    # account does (rooms.history.active_rooms).
+    first_writer = models.CharField(max_length=150)
+    listed = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["listed", "-last_message_id"], name="rooms_publicroom_listed")
+        ]
+
+    def __str__(self):
+        return self.name
 
 
 class ModerationAction(models.Model):

@@ -6,6 +6,7 @@ from django.test import override_settings
 from chat import protocol
 from rooms import history
 from rooms.models import Message
+from rooms.tests.saying import say
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -89,7 +90,7 @@ async def test_logged_in_sender_is_linked_to_the_message(join, session_cookie):
 def test_active_rooms_are_listed_most_recent_first(client):
     for room in ["old", "newer", "old", "newest"]:
         for writer in ("guest-1", "guest-2"):
-            Message.objects.create(room=room, display_name=writer, text="hi")
+            say(room, writer)
 
     with override_settings(CHAT_LOBBY_ROOMS=2):
         assert history.active_rooms() == ["newest", "old"]
@@ -97,14 +98,14 @@ def test_active_rooms_are_listed_most_recent_first(client):
 
 
 @pytest.mark.django_db
-def test_a_room_one_guest_wrote_in_alone_is_not_listed(django_user_model):
+def test_a_room_one_guest_wrote_in_alone_is_not_listed():
     # As a flood of one-shot sockets would make them, one room each.
     for number in range(3):
-        Message.objects.create(room=f"spam {number}", display_name=f"guest-{number}", text="x")
-    Message.objects.create(room="answered", display_name="guest-1", text="anyone?")
-    Message.objects.create(room="answered", display_name="guest-2", text="yes")
-    alice = django_user_model.objects.create_user("alice")
-    Message.objects.create(room="alices", user=alice, display_name="alice", text="hi")
+        say(f"spam {number}", f"guest-{number}")
+        say(f"spam {number}", f"guest-{number}", "again")
+    say("answered", "guest-1", "anyone?")
+    say("answered", "guest-2", "yes")
+    say("alices", "alice")
 
     assert history.active_rooms() == ["alices", "answered"]
 
