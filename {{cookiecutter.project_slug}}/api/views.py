@@ -192,6 +192,9 @@ class NewRoom(Schema):
 
 class Rooms(Schema):
     rooms: list[Room]
+    # Where more of the caller's private rooms follow: GET /api/rooms/?after=<next>.
+    # Absent from the last page.
+    next: str | None = None
 
 
 class Message(Schema):
@@ -236,13 +239,17 @@ ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 429: Error, 503: Error
     exclude_none=True,
     summary="The rooms the caller can see",
 )
-async def list_rooms(request):
+async def list_rooms(request, after: str | None = None):
     """The caller's private rooms and direct conversations, with their unread counts, most
-    recent first; then the public rooms the lobby lists (those with the most recent
-    messages, at most CHAT_LOBBY_ROOMS of them)."""
-    conversations = await database_sync_to_async(membership.conversations)(request.auth)
-    public = await database_sync_to_async(history.active_rooms)()
+    recent first, 50 a page: `next`, where more follow, is what to pass as `after` for the
+    next page. The first page ends with the public rooms the lobby lists (those with the
+    most recent messages, at most CHAT_LOBBY_ROOMS of them)."""
+    conversations, next_page = await database_sync_to_async(membership.conversations)(
+        request.auth, after=after
+    )
+    public = [] if after is not None else await database_sync_to_async(history.active_rooms)()
     return {
+        "next": next_page,
         "rooms": [
             {
                 "name": room["name"],
@@ -254,7 +261,7 @@ async def list_rooms(request):
             }
             for room in conversations
         ]
-        + [{"name": name, "title": name, "private": False, "direct": False} for name in public]
+        + [{"name": name, "title": name, "private": False, "direct": False} for name in public],
     }
 
 

@@ -1,18 +1,13 @@
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import redirect, render
 
 from chat import identity, protocol
-from chat.outages import LAYER_OUTAGES
 from chat.room_names import InvalidRoomName, normalize_room_name
 from chat.rooms_backend import history, membership
 from pages.client_texts import client_texts
 
-# Seconds the lobby and the room list show the same list of active rooms: it is counted
-# over every saved message, so once in a while rather than on every page.
-ACTIVE_ROOMS_SECONDS = 10
 # Rooms a browser session has opened, most recent first, that the room list shows.
 RECENT_ROOMS_SESSION_KEY = "chat_recent_rooms"
 RECENT_ROOMS = 10
@@ -28,15 +23,10 @@ def recent_rooms(session, opened=None):
     return rooms
 
 
-def active_rooms():
-    try:
-        return cache.get_or_set("chat:active_rooms", history.active_rooms, ACTIVE_ROOMS_SECONDS)
-    except LAYER_OUTAGES:
-        # The cache is in Redis, which is away: the pages still open.
-        return history.active_rooms()
-
-
 def lobby(request):
+    """The rooms: a form to open one by name, the user's conversations a page at a time
+    (``?after=`` the cursor of the page before), the rooms this browser opened last and
+    the public rooms with the latest messages."""
     error = None
     if "room" in request.GET:
         try:
@@ -45,12 +35,19 @@ def lobby(request):
             error = str(exc)
         else:
             return redirect("chat:room", room=room)
+    after = request.GET.get("after")
+    try:
+        conversations, next_page = membership.conversations(request.user, after=after)
+    except protocol.ChatError as exc:
+        raise Http404(exc.detail) from None
     context = {
         "error": error,
-        "active_rooms": active_rooms(),
+        "active_rooms": history.active_rooms(),
         "recent_rooms": recent_rooms(request.session),
         "keeps_members": membership.KEEPS_MEMBERS,
-        "conversations": membership.conversations(request.user),
+        "conversations": conversations,
+        "later_page": after is not None,
+        "next_page": next_page,
     }
     return render(request, "chat/lobby.html", context)
 
@@ -66,18 +63,19 @@ def room(request, room):
         seat = membership.seat(request.user, room)
     except membership.NotAMember:
         return render(request, "rooms/private.html", {"room": room}, status=403)
-    conversations = membership.conversations(request.user)
+    conversations, more_conversations = membership.conversations(request.user)
     private = {conversation["name"] for conversation in conversations}
     recent = [name for name in recent_rooms(request.session, opened=room) if name not in private]
     context = {
         "room": room,
-        "title": next((c["title"] for c in conversations if c["name"] == room), room),
+        "title": room if seat is None else membership.title(seat.room, request.user),
         "seat": seat,
+        "more_conversations": more_conversations is not None,
         "conversations": conversations,
         # Names link to direct messages for those who may have them.
         "direct_messages": membership.KEEPS_MEMBERS and request.user.is_authenticated,
         "recent_rooms": recent,
-        "active_rooms": [name for name in active_rooms() if name not in recent],
+        "active_rooms": [name for name in history.active_rooms() if name not in recent],
         "display_name": identity.display_name(request.user, request.session),
         "guest": identity.is_guest(request.user),
         # The protocol's names and limits, for the browser client (pages/static/chat/).
