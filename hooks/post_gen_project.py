@@ -12,9 +12,9 @@ SECRET_KEY_PLACEHOLDER = "__SECRET_KEY__"
 SECRET_KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789!@#%^&*(-_=+)"
 
 # What saving messages brings: the app that owns rooms, messages and memberships, the
-# HTTP API over them, and their references. Without it the core keeps nothing
-# (CHAT_ROOMS_BACKEND).
-PERSISTENCE_PATHS = ["rooms", "api", "docs/rooms.md", "docs/api.md"]
+# HTTP API over them, their references, and the benchmark of what their requests cost as
+# the history grows. Without it the core keeps nothing (CHAT_ROOMS_BACKEND).
+PERSISTENCE_PATHS = ["rooms", "api", "docs/rooms.md", "docs/api.md", "bench/scale.py"]
 # The core's stand-in for the rooms app: no history, every room public.
 NOT_SAVED_PATHS = ["chat/unsaved"]
 # What only a Redis project runs: the deploy files for several server processes, and the

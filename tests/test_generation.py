@@ -478,6 +478,7 @@ TESTS = "uv run --extra dev pytest"
 BROWSER_TESTS = "uv run --extra dev pytest -m browser"
 SOAK = "uv run --extra dev bench/soak.py"
 BENCHMARK = "uv run --extra dev bench/benchmark.py"
+SCALE = "uv run --extra dev bench/scale.py"
 REDIS_SWITCH = "REDIS_URL=redis://127.0.0.1:6379/0 uv run --extra redis manage.py runserver"
 PRODUCTION = "export DJANGO_DEBUG=false"
 COMPOSE = "DJANGO_SECRET_KEY=... docker compose up --build"
@@ -489,6 +490,7 @@ BLOCK_ORDER = [
     BROWSER_TESTS,
     SOAK,
     BENCHMARK,
+    SCALE,
     REDIS_SWITCH,
     PRODUCTION,
     COMPOSE,
@@ -602,7 +604,7 @@ def test_variant_follows_its_readme_and_passes_its_own_suite(cookies, variant, a
         if first == SOAK and variant not in SOAK_VARIANTS:
             not_run[first] = "run for one variant of each layer, saving or not, and database"
             continue
-        if first == BENCHMARK and variant not in BENCHMARK_VARIANTS:
+        if first in (BENCHMARK, SCALE) and variant not in BENCHMARK_VARIANTS:
             not_run[first] = "run for one variant of each layer, with saved messages"
             continue
         if first == COMPOSE:
@@ -655,6 +657,12 @@ def check_output(first, result, project):
     if first in (TESTS, BROWSER_TESTS):
         assert re.search(r"\d+ passed", result.stdout)
         assert "skipped" not in result.stdout.splitlines()[-1]
+    if first == SCALE:
+        # A row per request, with its time and queries at each size; the script itself
+        # exits 1 if the queries differ between the sizes.
+        rows = re.findall(r"^(.+?)\s+[\d.]+ ms\s+(\d+)\s+[\d.]+ ms\s+(\d+)", result.stdout, re.M)
+        assert len(rows) >= 9, result.stdout
+        assert all(small == large for _, small, large in rows), result.stdout
     if first == BENCHMARK:
         results = json.loads((project / "bench" / "output" / "results.json").read_text())
         assert {result["target"] for result in results} == {"chat", "tutorial", "ceiling"}
