@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
-from django.test import AsyncClient, Client
+from django.test import AsyncClient, Client, override_settings
 from django.utils import timezone
 from websockets.asyncio.client import connect as open_websocket
 
@@ -633,3 +633,20 @@ async def test_a_name_known_as_public_is_refused_at_once_once_made_private(conne
     await private_room("was-public", "alice")
 
     await refused(connect, "was-public", await cookies("mallory"))
+
+
+@override_settings(CHAT_RATE_LIMIT_BURST=3, CHAT_RATE_LIMIT_PER_SECOND=0.01)
+async def test_a_flood_of_reads_is_limited_and_leaves_the_counts_exact(join, cookies):
+    await private_room("team", "alice", "bob")
+    said = [await asay("team", "alice", f"@bob {number}") for number in range(3)]
+    bob = await join("team", cookie=await cookies("bob"))
+
+    for message in said * 3:
+        await bob.send_json_to({"type": "chat.read", "id": message.id, "client_id": "r"})
+    answers = [await bob.receive_json_from() for _ in range(len(said) * 3)]
+
+    codes = [answer.get("code") for answer in answers]
+    assert codes[:3] == [None, None, None]
+    assert set(codes[3:]) == {protocol.RATE_LIMITED}
+    (team,), _ = await database_sync_to_async(lambda: membership.conversations(user("bob")))()
+    assert (team["unread"], team["mentions"]) == (0, 0)
