@@ -22,6 +22,7 @@ proxy_next_upstream http_503, deploy/nginx.conf) passes on to another server pro
 
 import asyncio
 
+import autobahn.websocket.protocol
 from daphne.http_protocol import WebRequest
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
@@ -32,6 +33,18 @@ from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from chat import protocol
 from chat.limits.flood import TokenBucket
 from ops import drain
+
+
+def unformatted(value):
+    return "(not formatted: ops.server)"
+
+
+# autobahn formats every option of a socket's protocol with pprint on each handshake, for
+# a debug line that it builds whatever the log level and that daphne never shows
+# (WebSocketProtocol._connectionMade): a third of the CPU of a join to the chat. Its
+# other uses of pformat build debug lines as well. ops/tests/test_serve.py checks that
+# autobahn still does.
+autobahn.websocket.protocol.pformat = unformatted
 
 
 class ChatServer(Server):

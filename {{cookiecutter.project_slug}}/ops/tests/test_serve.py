@@ -1,7 +1,10 @@
 """The production server command, config/serve.py, runs daphne on uvloop."""
 
+import inspect
 import subprocess
 import sys
+
+from autobahn.websocket.protocol import WebSocketProtocol
 
 from testing.processes import PROJECT_DIR
 
@@ -24,3 +27,22 @@ def test_daphne_runs_on_uvloop():
         check=True,
     )
     assert result.stdout.strip() == "uvloop"
+
+
+AUTOBAHN_PFORMAT = (
+    "import ops.server, autobahn.websocket.protocol as autobahn; print(autobahn.pformat([1]))"
+)
+
+
+def test_autobahn_still_formats_its_options_for_a_debug_line_on_every_handshake():
+    # ops.server makes that formatting free: once autobahn no longer does it, drop that.
+    assert "pformat(configAttrLog)" in inspect.getsource(WebSocketProtocol._connectionMade)
+    # In a process of its own, as above: ops.server imports daphne's server.
+    result = subprocess.run(
+        [sys.executable, "-c", AUTOBAHN_PFORMAT],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "(not formatted: ops.server)"
