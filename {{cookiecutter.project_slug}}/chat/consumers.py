@@ -248,7 +248,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             joined = None
         if left and online[left] > 0:
             left = None
-        event = local_rooms.presence_event(online, joined=joined, left=left)
         news = joined or left
         if news and not room.is_big():
             if admission.admission().crowded():
@@ -256,10 +255,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 # each join announced to all the others.
                 room.announce_once_settled()
             elif await self.flood_guard.may_announce(self.group, news):
+                event = local_rooms.presence_event(online, joined=joined, left=left)
                 await self.channel_layer.group_send(self.group, event)
                 return
+        # Encoded only for whom it is sent to: in a big room, a leave tells nobody.
         if joining:
-            await self.send(text_data=event["frame"])
+            await self.send_frame(protocol.presence(online, joined=joined))
 
     # -- Frames from the client ------------------------------------------------------------
 
