@@ -123,7 +123,7 @@ def reserved_port():
         listener.bind((HOST, 0))
         listener.listen(1)
         address = listener.getsockname()
-        with socket.create_connection(address) as client:
+        with socket.create_connection(address):
             accepted, _ = listener.accept()
             # The side that closes first keeps the port in TIME_WAIT: this one.
             accepted.close()
