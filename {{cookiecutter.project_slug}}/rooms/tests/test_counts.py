@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -21,20 +20,12 @@ from api import tokens
 from chat import protocol
 from rooms import counts, history, membership
 from rooms.models import Membership, Mention, Message, PublicRoom
-from rooms.tests.saying import say
+from rooms.tests.makers import make_room, say, user
 from testing.processes import HOST, manage, stop_process
 
-pytestmark = pytest.mark.django_db
-
-
-def user(username):
-    return get_user_model().objects.get_or_create(username=username)[0]
-
-
-def make_room(name, owner, *members):
-    for member in members:
-        user(member)
-    return membership.create_private_room(user(owner), name, members)
+# Transactional: the chat's functions run in database_sync_to_async, which closes the
+# connection of a test that holds it in a transaction, as PostgreSQL's tests do.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def counted(room, username):
@@ -143,7 +134,9 @@ def test_recount_finds_what_was_kept(capsys):
     say("open", "guest-1")
     say("open", "guest-2")
     kept_before = (
-        list(Membership.objects.values_list("unread", "mentions", "last_message_id")),
+        list(
+            Membership.objects.order_by("pk").values_list("unread", "mentions", "last_message_id")
+        ),
         list(PublicRoom.objects.values_list("name", "last_message_id", "listed")),
     )
     Membership.objects.update(unread=99, mentions=99, last_message_id=0)
@@ -153,7 +146,9 @@ def test_recount_finds_what_was_kept(capsys):
 
     assert "Recounted 2 memberships and 1 public rooms." in capsys.readouterr().out
     assert kept_before == (
-        list(Membership.objects.values_list("unread", "mentions", "last_message_id")),
+        list(
+            Membership.objects.order_by("pk").values_list("unread", "mentions", "last_message_id")
+        ),
         list(PublicRoom.objects.values_list("name", "last_message_id", "listed")),
     )
     check("team", "bob", bob={"unread": 1, "mentions": 1})

@@ -6,7 +6,7 @@ from django.test import override_settings
 from chat import protocol
 from rooms import history
 from rooms.models import Message
-from rooms.tests.saying import say
+from rooms.tests.makers import say
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -86,7 +86,6 @@ async def test_logged_in_sender_is_linked_to_the_message(join, session_cookie):
     assert saved.user.username == "alice"
 
 
-@pytest.mark.django_db
 def test_active_rooms_are_listed_most_recent_first(client):
     for room in ["old", "newer", "old", "newest"]:
         for writer in ("guest-1", "guest-2"):
@@ -97,7 +96,6 @@ def test_active_rooms_are_listed_most_recent_first(client):
     assert client.get("/").context["active_rooms"] == ["newest", "old", "newer"]
 
 
-@pytest.mark.django_db
 def test_a_room_one_guest_wrote_in_alone_is_not_listed():
     # As a flood of one-shot sockets would make them, one room each.
     for number in range(3):
