@@ -40,10 +40,12 @@ def lobby(request):
         conversations, next_page = membership.conversations(request.user, after=after)
     except protocol.ChatError as exc:
         raise Http404(exc.detail) from None
+    recent = recent_rooms(request.session)
     context = {
         "error": error,
-        "active_rooms": history.active_rooms(),
-        "recent_rooms": recent_rooms(request.session),
+        # Each room once: those this browser opened are under their own heading.
+        "active_rooms": [name for name in history.active_rooms() if name not in recent],
+        "recent_rooms": recent,
         "keeps_members": membership.KEEPS_MEMBERS,
         "conversations": conversations,
         "later_page": after is not None,
