@@ -16,17 +16,18 @@ DAPHNE_LOOP = (
 )
 
 
+def printed_by(code):
+    """What ``code`` prints, run in a Python process of its own in the project."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
 def test_daphne_runs_on_uvloop():
     # Were daphne to make and use its own loop again, every server would still work, only
     # slower: nothing else would notice.
-    result = subprocess.run(
-        [sys.executable, "-c", DAPHNE_LOOP],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert result.stdout.strip() == "uvloop"
+    assert printed_by(DAPHNE_LOOP) == "uvloop"
 
 
 AUTOBAHN_PFORMAT = (
@@ -38,11 +39,4 @@ def test_autobahn_still_formats_its_options_for_a_debug_line_on_every_handshake(
     # ops.server makes that formatting free: once autobahn no longer does it, drop that.
     assert "pformat(configAttrLog)" in inspect.getsource(WebSocketProtocol._connectionMade)
     # In a process of its own, as above: ops.server imports daphne's server.
-    result = subprocess.run(
-        [sys.executable, "-c", AUTOBAHN_PFORMAT],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert result.stdout.strip() == "(not formatted: ops.server)"
+    assert printed_by(AUTOBAHN_PFORMAT) == "(not formatted: ops.server)"
