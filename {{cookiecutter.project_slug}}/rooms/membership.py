@@ -332,8 +332,9 @@ def mark_read(user, room_name, message_id):
     if not user.is_authenticated:
         return None
     with transaction.atomic():
+        # The member's row alone: the room's, joined, stays free for its other members.
         seat = (
-            Membership.objects.select_for_update()
+            Membership.objects.select_for_update(of=("self",))
             .filter(room__name=room_name, user=user, banned=False)
             .first()
         )
