@@ -41,7 +41,7 @@ def unformatted(value):
 
 # autobahn formats every option of a socket's protocol with pprint on each handshake, for
 # a debug line that it builds whatever the log level and that daphne never shows
-# (WebSocketProtocol._connectionMade): a third of the CPU of a join to the chat. Its
+# (WebSocketProtocol._connectionMade): much of what a join costs the server. Its
 # other uses of pformat build debug lines as well. ops/tests/test_serve.py checks that
 # autobahn still does.
 autobahn.websocket.protocol.pformat = unformatted
