@@ -134,6 +134,19 @@ async def round_trip_once_back(url, text, timeout):
             await asyncio.sleep(0.5)
 
 
+def api_call(server, path, key, body=None, timeout=10):
+    """Call the HTTP API of a real server with the token ``key``: a GET, or a POST of
+    ``body`` as JSON. Returns the status and the JSON answer."""
+    request = urllib.request.Request(
+        f"http://{HOST}:{server.port}{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    # An http:// URL of the test's own server.
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        return response.status, json.loads(response.read())
+
+
 class HttpSession:
     """Pages and form posts against one real server, with a browser's cookie jar."""
 

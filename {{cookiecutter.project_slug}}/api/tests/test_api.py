@@ -1,8 +1,6 @@
 """The HTTP API: tokens, rooms, history pages, and posting as a user."""
 
 import asyncio
-import json
-import urllib.request
 from io import StringIO
 from urllib.parse import quote
 
@@ -20,8 +18,8 @@ from api.models import ApiToken
 from chat import protocol, stores
 from chat.outages import LAYER_OUTAGES
 from rooms.models import Message
-from testing.processes import HOST, ORIGIN, manage
-from testing.servers import receive, room_url
+from testing.processes import ORIGIN, manage
+from testing.servers import api_call, receive, room_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -327,14 +325,7 @@ def key_in_the_servers_database(env):
 
 
 def post_to_server(server, room, key, body):
-    request = urllib.request.Request(
-        f"http://{HOST}:{server.port}/api/rooms/{quote(room)}/messages/",
-        data=json.dumps(body).encode(),
-        headers={**bearer(key), "Content-Type": "application/json"},
-    )
-    # An http:// URL of the test's own server.
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        return response.status, json.loads(response.read())
+    return api_call(server, f"/api/rooms/{quote(room)}/messages/", key, body)
 
 
 async def test_a_message_posted_to_one_server_process_reaches_sockets_on_every_one(

@@ -5,7 +5,6 @@ size of the history or of the list."""
 
 import asyncio
 import json
-import urllib.request
 from datetime import timedelta
 
 import pytest
@@ -21,7 +20,8 @@ from chat import protocol
 from rooms import counts, history, membership
 from rooms.models import Membership, Mention, Message, PublicRoom
 from rooms.tests.makers import make_room, say, user
-from testing.processes import HOST, manage, stop_process
+from testing.processes import manage, stop_process
+from testing.servers import api_call
 
 # Transactional: the chat's functions run in database_sync_to_async, which closes the
 # connection of a test that holds it in a transaction, as PostgreSQL's tests do.
@@ -158,14 +158,8 @@ def test_recount_finds_what_was_kept(capsys):
 
 
 def request(server, path, key, body=None):
-    request = urllib.request.Request(
-        f"http://{HOST}:{server.port}{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-    )
-    # An http:// URL of the test's own server.
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-        return json.loads(response.read())
+    # Thirty seconds: two processes write one SQLite file at once.
+    return api_call(server, path, key, body, timeout=30)[1]
 
 
 def keys_in_servers_database(env, *usernames):
