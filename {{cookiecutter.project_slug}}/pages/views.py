@@ -23,6 +23,12 @@ def recent_rooms(session, opened=None):
     return rooms
 
 
+def active_rooms_besides(recent):
+    """The lobby's active rooms, but those of ``recent``: each room is listed once, and
+    those this browser opened are under their own heading."""
+    return [name for name in history.active_rooms() if name not in recent]
+
+
 def lobby(request):
     """The rooms: a form to open one by name, the user's conversations a page at a time
     (``?after=`` the cursor of the page before), the rooms this browser opened last and
@@ -43,8 +49,7 @@ def lobby(request):
     recent = recent_rooms(request.session)
     context = {
         "error": error,
-        # Each room once: those this browser opened are under their own heading.
-        "active_rooms": [name for name in history.active_rooms() if name not in recent],
+        "active_rooms": active_rooms_besides(recent),
         "recent_rooms": recent,
         "keeps_members": membership.KEEPS_MEMBERS,
         "conversations": conversations,
@@ -77,7 +82,7 @@ def room(request, room):
         # Names link to direct messages for those who may have them.
         "direct_messages": membership.KEEPS_MEMBERS and request.user.is_authenticated,
         "recent_rooms": recent,
-        "active_rooms": [name for name in history.active_rooms() if name not in recent],
+        "active_rooms": active_rooms_besides(recent),
         "display_name": identity.display_name(request.user, request.session),
         "guest": identity.is_guest(request.user),
         # The protocol's names and limits, for the browser client (pages/static/chat/).
