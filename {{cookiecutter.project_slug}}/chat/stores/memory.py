@@ -16,15 +16,23 @@ class MemoryPresence:
 
     def __init__(self):
         self.entries = {}  # group -> {channel name: (display name, expires)}
+        # group -> no entry of it expires before this: every join renews an entry, and
+        # reading every entry of a big room for each of a crowd joining costs O(N²).
+        self.none_expire_before = {}
 
     def _expire(self, group, now):
         """Drop the room's expired entries; return whether there were any."""
+        if now < self.none_expire_before.get(group, now):
+            return False
         entries = self.entries.get(group, {})
         expired = [name for name, (_, expires) in entries.items() if expires <= now]
         for channel_name in expired:
             del entries[channel_name]
-        if not entries:
+        if entries:
+            self.none_expire_before[group] = min(expires for _, expires in entries.values())
+        else:
             self.entries.pop(group, None)
+            self.none_expire_before.pop(group, None)
         return bool(expired)
 
     async def add(self, group, channel_name, display_name):
@@ -53,6 +61,8 @@ class MemoryPresence:
         now = time.monotonic()
         expires = now + settings.CHAT_PRESENCE_TTL
         if sockets:
+            before = self.none_expire_before.get(group, expires)
+            self.none_expire_before[group] = min(before, expires)
             entries = self.entries.setdefault(group, {})
             for channel_name, display_name in sockets.items():
                 entries[channel_name] = (display_name, expires)

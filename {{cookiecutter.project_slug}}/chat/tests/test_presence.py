@@ -97,6 +97,21 @@ async def test_entries_that_are_not_renewed_expire(join, session_cookie, room):
     assert (await alice.receive_presence(timeout=8))["users"] == ["alice"]
 
 
+async def test_an_entry_expires_on_time_beside_longer_lived_ones(room):
+    # The store may skip looking for expired entries until the first is due; one added
+    # with a shorter lifetime is due first.
+    store = presence.store_for(get_channel_layer())
+    group = group_name(room)
+    with override_settings(CHAT_PRESENCE_TTL=60):
+        await store.add(group, "long-lived", "alice")
+    with override_settings(CHAT_PRESENCE_TTL=0.2):
+        await store.add(group, "short-lived", "bob")
+    await asyncio.sleep(0.3)
+
+    assert await store.users(group) == {"alice": 1}
+    assert await store.renew(group, {}) == (1, False)
+
+
 # Entries renewed every second: soon enough for a test to wait for a renewal, and long
 # enough lived (this many seconds) that none expires while a loaded machine runs the
 # test, even where a test holds the renewals back.
