@@ -128,9 +128,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(self.user_group, self.channel_name)
             self.watch_session()
         # A message sent between joining and reading history arrives twice, once in each;
-        # clients drop the repeat by its id. The reading is shared with the sockets that
-        # join at about the same time: a crowd joining reads it once.
-        await self.send_history(room.shared_history(lambda: history.history_frame(self.room)))
+        # clients drop the repeat by its id.
+        await self.send_latest_history(room)
         online = await room.list_online(self.channel_name, self.display_name)
         await self.announce_presence(room, online, joined=self.display_name)
         if seat is not None:
@@ -260,7 +259,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 return
         # Encoded only for whom it is sent to: in a big room, a leave tells nobody.
         if joining:
-            await self.send_frame(protocol.presence(online, joined=joined))
+            await self.send_frame(
+                room.presence_for_joiner(online, self.display_name, joined=joined)
+            )
 
     # -- Frames from the client ------------------------------------------------------------
 
@@ -427,12 +428,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             frame = await reading
         except history.OUTAGES:
-            frame = protocol.error(
-                protocol.HISTORY_UNAVAILABLE, _("History could not be read. Please ask again.")
-            )
+            frame = history_unavailable()
         if client_id is not None:
             frame["client_id"] = client_id
         await self.send_frame(frame)
+
+    async def send_latest_history(self, room):
+        """Send a joining socket the room's latest history page, read and encoded once for
+        the sockets that join at about the same time: a crowd joining reads it once."""
+        try:
+            text = await room.shared_history(self.read_latest_history)
+        except history.OUTAGES:
+            await self.send_frame(history_unavailable())
+            return
+        await self.send(text_data=text)
+
+    async def read_latest_history(self):
+        return protocol.encode(await history.history_frame(self.room))
 
     async def on_typing(self, frame):
         if not self.typing.may_announce():
@@ -530,3 +542,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def send_frame(self, frame):
         await self.send(text_data=protocol.encode(frame))
+
+
+def history_unavailable():
+    return protocol.error(
+        protocol.HISTORY_UNAVAILABLE, _("History could not be read. Please ask again.")
+    )

@@ -41,6 +41,10 @@ SETTLE_SECONDS = 0.2
 # deleted behind the room's back (in the admin) is still shown to newcomers for no longer
 # than this.
 SHARED_HISTORY_SECONDS = 1
+# How long the names listed to a socket joining a big room may be listed to those joining
+# after it: each of a crowd would otherwise go through the whole list. Its other sockets'
+# lists are as old as the last renewal.
+SHARED_LIST_SECONDS = 1
 
 
 class LocalRoom:
@@ -66,6 +70,7 @@ class LocalRoom:
         self.history_changes = 0
         self.settling = None  # the task that announces a crowd once it is in
         self.history = None  # the last SharedReading of the room's history
+        self.shared_list = None  # (names, when) listed to a socket joining a big room
 
     async def open(self):
         try:
@@ -157,8 +162,8 @@ class LocalRoom:
     # -- History ---------------------------------------------------------------------------
 
     def shared_history(self, read):
-        """What ``read()`` gives (the room's latest history page), shared by the sockets
-        that join while no message, edit or delete is delivered here (up to
+        """What ``read()`` gives (the room's latest history page, encoded), shared by the
+        sockets that join while no message, edit or delete is delivered here (up to
         SHARED_HISTORY_SECONDS after it was read).
 
         A socket asks once it is a member: a message delivered after a shared reading
@@ -236,6 +241,20 @@ class LocalRoom:
             self.online = await self.presence.remove(self.group, channel_name, display_name)
         self.changes += 1
         return Counter(self.online)
+
+    def presence_for_joiner(self, online, name, *, joined=None):
+        """The presence frame sent to a socket joining under ``name`` (and announced as
+        ``joined``, if it is news). In a big room its names are shared for
+        SHARED_LIST_SECONDS, ``name`` put in its place among them; its count is exact."""
+        if not self.is_big():
+            return protocol.presence(online, joined=joined)
+        now = time.monotonic()
+        if self.shared_list is None or now - self.shared_list[1] >= SHARED_LIST_SECONDS:
+            self.shared_list = (protocol.first_online(online), now)
+        users = self.shared_list[0]
+        if name not in users:
+            users = sorted([*users, name], key=str.casefold)[: protocol.MAX_PRESENCE_LISTED]
+        return protocol.presence(online, joined=joined, users=users)
 
     def announce_once_settled(self):
         """Tell the whole room who is online once no socket waits to join this process

@@ -183,18 +183,23 @@ def typing(user, *, guest):
     return {"type": TYPING, "user": user, "guest": guest}
 
 
-def presence(online, *, joined=None, left=None):
-    """Who is online, from a {display name: socket count} mapping; and who just came or
-    went, when someone did."""
-    # The first names in order, without sorting every name of a big room: a join there
-    # is sent this list.
-    users = heapq.nsmallest(MAX_PRESENCE_LISTED, online, key=str.casefold)
+def presence(online, *, joined=None, left=None, users=None):
+    """Who is online, from a {display name: socket count} mapping, listing its
+    first_online() names or ``users``; and who just came or went, when someone did."""
+    if users is None:
+        users = first_online(online)
     frame = {"type": PRESENCE, "users": users, "count": len(online)}
     if joined:
         frame["joined"] = joined
     if left:
         frame["left"] = left
     return frame
+
+
+def first_online(online):
+    """The names a presence frame lists: the first MAX_PRESENCE_LISTED in order, without
+    sorting every name of a big room."""
+    return heapq.nsmallest(MAX_PRESENCE_LISTED, online, key=str.casefold)
 
 
 def chat_message(*, text, user, guest, ts, message_id=None, edited_at=None, deleted=False):

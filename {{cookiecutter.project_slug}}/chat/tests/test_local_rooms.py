@@ -3,12 +3,13 @@ sockets there, delivered to with one error policy."""
 
 import asyncio
 import json
+from collections import Counter
 
 import pytest
 from channels.layers import get_channel_layer
 from prometheus_client import REGISTRY
 
-from chat import events, local_rooms
+from chat import events, local_rooms, presence
 from chat.room_names import group_name
 from chat.rooms_backend import history
 from testing.fixtures import post
@@ -261,3 +262,31 @@ async def test_a_socket_that_joins_after_a_message_gets_it_in_its_history(join, 
         assert [message["message"] for message in page["messages"]] == ["after alice's history"]
     else:
         assert page["messages"] == []
+
+
+async def test_sockets_joining_a_big_room_together_share_the_names_they_are_listed(
+    room, monkeypatch
+):
+    monkeypatch.setattr(presence, "ANNOUNCE_LIMIT", 2)
+    joined = await local_rooms.join(get_channel_layer(), group_name(room), "one", Inbox())
+    joined.online = Counter({"bob": 1, "Dave": 1, "erin": 1})
+    assert joined.is_big()
+
+    frame = joined.presence_for_joiner(joined.online, "bob", joined="bob")
+    assert frame == {
+        "type": "presence",
+        "users": ["bob", "Dave", "erin"],
+        "count": 3,
+        "joined": "bob",
+    }
+    # Another joins at once: the names are not gone through again, but it is among them,
+    # in its place; the count is exact.
+    joined.online.update(["Carol", "alice"])
+    frame = joined.presence_for_joiner(joined.online, "Carol", joined="Carol")
+    assert (frame["users"], frame["count"]) == (["bob", "Carol", "Dave", "erin"], 5)
+
+    monkeypatch.setattr(local_rooms, "SHARED_LIST_SECONDS", 0)
+    frame = joined.presence_for_joiner(joined.online, "Carol")
+    assert frame["users"] == ["alice", "bob", "Carol", "Dave", "erin"]
+    assert "joined" not in frame  # another tab of someone online: no news
+    await joined.leave("one")
