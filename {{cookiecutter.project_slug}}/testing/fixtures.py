@@ -1,6 +1,7 @@
 """Fixtures and helpers of the tests of every app: sockets through Channels' communicator,
 real server processes (testing.servers), and settings that keep tests apart."""
 
+import contextlib
 import os
 import uuid
 from urllib.parse import quote
@@ -252,7 +253,27 @@ def join(connect):
 @pytest.fixture
 def start_server(transactional_db, tmp_path):
     """Start real daphne processes of this project; stop them after the test."""
-    env = servers.server_env(tmp_path)
+    with daphne_starter(servers.server_env(tmp_path)) as start:
+        yield start
+
+
+@pytest.fixture(scope="module")
+def start_module_server(django_db_setup, tmp_path_factory):
+    """Start real daphne processes that a module's tests share; stop them after its last
+    test. Starting one costs most of a second of CPU: a test that needs a server it may
+    change (its database, its settings, whether it runs) starts its own (start_server)."""
+    with daphne_starter(servers.server_env(tmp_path_factory.mktemp("server"))) as start:
+        yield start
+
+
+@pytest.fixture(scope="module")
+def server(start_module_server):
+    """A server with the project's settings, shared by a module's tests."""
+    return start_module_server()
+
+
+@contextlib.contextmanager
+def daphne_starter(env):
     started = []
 
     def start(daphne_options=(), port=0, log=None, **env_overrides):
@@ -261,9 +282,11 @@ def start_server(transactional_db, tmp_path):
         return process
 
     start.env = env  # for other commands run against the same database
-    yield start
-    for process in started:
-        processes.stop_process(process)
+    try:
+        yield start
+    finally:
+        for process in started:
+            processes.stop_process(process)
 
 
 # Test code reaches the database as the consumers do, through database_sync_to_async,

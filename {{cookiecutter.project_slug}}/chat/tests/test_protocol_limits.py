@@ -20,6 +20,10 @@ from testing.servers import receive, room_url, round_trip, wait_closed
 # Daphne (since 4.2.2) refuses messages over 1 MiB; a chat message is far smaller.
 DAPHNE_MAX_MESSAGE_BYTES = 1024 * 1024
 
+# The servers' database is emptied after each test, as the server may write to it.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
 # WebSocket opcodes (RFC 6455).
 CONTINUATION, TEXT, CLOSE, PING, PONG = 0x0, 0x1, 0x8, 0x9, 0xA
 
@@ -33,8 +37,8 @@ CONTINUATION, TEXT, CLOSE, PING, PONG = 0x0, 0x1, 0x8, 0x9, 0xA
         pytest.param(b'{"message": "\xff\xfe"}', protocol.CLOSE_INVALID_TEXT, id="invalid-utf-8"),
     ],
 )
-async def test_protocol_violation_closes_only_that_socket(start_server, payload, close_code):
-    url = room_url(start_server(), "lobby")
+async def test_protocol_violation_closes_only_that_socket(server, room, payload, close_code):
+    url = room_url(server, room)
     async with (
         connect(url, origin=ORIGIN, max_size=None) as attacker,
         connect(url, origin=ORIGIN) as alice,
@@ -96,10 +100,9 @@ FLOODS = {
 
 
 @pytest.mark.parametrize("flood", FLOODS.values(), ids=FLOODS.keys())
-async def test_a_flood_of_frames_is_cut_off_and_the_room_goes_on(start_server, flood):
-    server = start_server()
-    url = room_url(server, "lobby")
-    reader, writer = await open_raw_socket(server.port, "lobby")
+async def test_a_flood_of_frames_is_cut_off_and_the_room_goes_on(server, room, flood):
+    url = room_url(server, room)
+    reader, writer = await open_raw_socket(server.port, room)
 
     started = time.monotonic()
     writer.write(flood)

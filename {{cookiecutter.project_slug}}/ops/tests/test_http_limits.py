@@ -11,6 +11,15 @@ from websockets.asyncio.client import connect
 from testing.processes import HOST, ORIGIN
 from testing.servers import receive, room_url
 
+# The servers' database is emptied after each test, as the server may write to it.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def server(start_module_server):
+    return start_module_server(CHAT_HANDSHAKE_TIMEOUT="1", CHAT_MAX_REQUEST_BODY="1000")
+
+
 # A form post as a browser sends it, but for the size its body claims.
 POST_HEADERS = (
     "POST /accounts/login/ HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
@@ -31,8 +40,7 @@ async def closed_within(reader, seconds):
     [b"", b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"],
     ids=["says-nothing", "never-finishes-its-headers"],
 )
-async def test_a_connection_that_never_completes_its_request_is_closed(start_server, request_start):
-    server = start_server(CHAT_HANDSHAKE_TIMEOUT="1")
+async def test_a_connection_that_never_completes_its_request_is_closed(server, request_start):
     reader, writer = await asyncio.open_connection(HOST, server.port)
     writer.write(request_start)
     opened = time.monotonic()
@@ -54,8 +62,7 @@ async def test_a_connection_that_never_completes_its_request_is_closed(start_ser
     assert time.monotonic() - opened < 5
 
 
-async def test_a_kept_alive_connection_has_the_same_time_for_its_next_request(start_server):
-    server = start_server(CHAT_HANDSHAKE_TIMEOUT="1")
+async def test_a_kept_alive_connection_has_the_same_time_for_its_next_request(server):
     reader, writer = await asyncio.open_connection(HOST, server.port)
     writer.write(f"GET /accounts/login/ HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
     assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 200")
@@ -68,8 +75,7 @@ async def test_a_kept_alive_connection_has_the_same_time_for_its_next_request(st
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-async def test_a_body_over_the_limit_is_refused_before_it_is_read(start_server, chunked):
-    server = start_server(CHAT_MAX_REQUEST_BODY="1000")
+async def test_a_body_over_the_limit_is_refused_before_it_is_read(server, chunked):
     reader, writer = await asyncio.open_connection(HOST, server.port)
     if chunked:
         # No length given: the body is counted as it comes.
@@ -87,8 +93,7 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_read(start_server, 
     assert response.startswith(b"HTTP/1.1 413")
 
 
-async def test_a_body_within_the_limit_reaches_django(start_server):
-    server = start_server(CHAT_MAX_REQUEST_BODY="1000")
+async def test_a_body_within_the_limit_reaches_django(server):
     reader, writer = await asyncio.open_connection(HOST, server.port)
     body = "username=alice&password=" + "x" * 900
     writer.write(
@@ -103,9 +108,8 @@ async def test_a_body_within_the_limit_reaches_django(start_server):
     assert response.startswith(b"HTTP/1.1 403")
 
 
-async def test_a_websocket_outlives_the_request_deadline(start_server):
-    server = start_server(CHAT_HANDSHAKE_TIMEOUT="1")
-    url = room_url(server, "lobby")
+async def test_a_websocket_outlives_the_request_deadline(server, room):
+    url = room_url(server, room)
     async with connect(url, origin=ORIGIN) as websocket:
         await asyncio.sleep(3)
         await websocket.send('{"message": "still open"}')

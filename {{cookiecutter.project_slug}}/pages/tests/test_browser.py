@@ -27,8 +27,7 @@ from testing.processes import stop_process, wait_until
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_two_people_in_a_room_talk_and_other_rooms_stay_apart(start_server, open_room, room):
-    server = start_server()
+def test_two_people_in_a_room_talk_and_other_rooms_stay_apart(server, open_room, room):
     alice = open_room(server, room)
     bob = open_room(server, room)
     elsewhere = open_room(server, f"{room}-elsewhere")
@@ -57,8 +56,7 @@ def test_two_people_in_a_room_talk_and_other_rooms_stay_apart(start_server, open
     expect(alice.get_by_role("link", name=room, exact=True)).to_be_visible()
 
 
-def test_html_in_a_message_is_shown_as_text_and_runs_nothing(start_server, open_room, room):
-    server = start_server()
+def test_html_in_a_message_is_shown_as_text_and_runs_nothing(server, open_room, room):
     alice = open_room(server, room)
     bob = open_room(server, room)
 
@@ -71,10 +69,9 @@ def test_html_in_a_message_is_shown_as_text_and_runs_nothing(start_server, open_
     assert alice.dialogs == [] and bob.dialogs == []
 
 
-def test_sending_works_where_crypto_random_uuid_does_not_exist(start_server, open_room, room):
+def test_sending_works_where_crypto_random_uuid_does_not_exist(server, open_room, room):
     # A plain-HTTP page served from a LAN address is no secure context, and browsers give
     # it no crypto.randomUUID.
-    server = start_server()
     alice = open_room(server, room, init_script="delete Crypto.prototype.randomUUID;")
     bob = open_room(server, room)
     assert alice.evaluate("typeof crypto.randomUUID") == "undefined"
@@ -87,8 +84,7 @@ def test_sending_works_where_crypto_random_uuid_does_not_exist(start_server, ope
     expect(messages(alice)).to_have_text(["no uuid needed", "nor for the second"])
 
 
-def test_presence_lists_both_people_and_drops_one_whose_tab_closes(start_server, open_room, room):
-    server = start_server()
+def test_presence_lists_both_people_and_drops_one_whose_tab_closes(server, open_room, room):
     alice = open_room(server, room)
     bob = open_room(server, room)
     expect(alice.locator("#presence li")).to_have_count(2)
@@ -99,8 +95,7 @@ def test_presence_lists_both_people_and_drops_one_whose_tab_closes(start_server,
     expect(alice.locator("#presence li")).to_have_count(1)
 
 
-def test_the_room_works_on_a_phone_sized_screen(start_server, open_room, room):
-    server = start_server()
+def test_the_room_works_on_a_phone_sized_screen(server, open_room, room):
     phone = open_room(server, f"Café ☕ {room}", screen=PHONE)
     desktop = open_room(server, f"Café ☕ {room}")
     expect(phone.locator("#presence li")).to_have_count(2)
@@ -122,8 +117,7 @@ def test_the_room_works_on_a_phone_sized_screen(start_server, open_room, room):
     screenshot(phone, "phone")
 
 
-def test_typing_is_shown_to_the_others(start_server, open_room, room):
-    server = start_server()
+def test_typing_is_shown_to_the_others(server, open_room, room):
     alice = open_room(server, room)
     bob = open_room(server, room)
 
@@ -162,8 +156,7 @@ def test_reconnect_after_a_restart_shows_what_was_missed(start_server, open_room
     stop_process(restarted)
 
 
-def test_a_burst_beyond_the_flood_limit_arrives_once_and_in_order(start_server, open_room, room):
-    server = start_server()
+def test_a_burst_beyond_the_flood_limit_arrives_once_and_in_order(server, open_room, room):
     alice = open_room(server, room)
     bob = open_room(server, room)
     burst = [f"message {number}" for number in range(settings.CHAT_RATE_LIMIT_BURST + 4)]
@@ -327,10 +320,7 @@ def test_a_page_whose_history_is_gone_reloads_and_keeps_what_was_typed(
     stop_process(restarted)
 
 
-def test_a_refused_message_is_marked_not_sent_and_goes_with_one_click(
-    start_server, open_room, room
-):
-    server = start_server()
+def test_a_refused_message_is_marked_not_sent_and_goes_with_one_click(server, open_room, room):
     alice = open_room(server, room)
     stop_refusing = refuse_messages(alice, protocol.INVALID_MESSAGE, "Refused for this test.")
     alice.reload()
@@ -351,8 +341,7 @@ def test_a_refused_message_is_marked_not_sent_and_goes_with_one_click(
     expect(messages(alice)).to_have_text(["try me"])
 
 
-def test_shift_enter_starts_a_new_line_and_links_are_links(start_server, open_room, room):
-    server = start_server()
+def test_shift_enter_starts_a_new_line_and_links_are_links(server, open_room, room):
     alice = open_room(server, room)
     bob = open_room(server, room)
     expect(bob.locator("#empty")).to_have_text("No messages yet. Say hello!")
@@ -396,8 +385,7 @@ def test_older_messages_load_with_a_button(start_server, open_room, room):
     expect(bob.locator("#load-older")).to_be_hidden()
 
 
-def test_a_korean_browser_gets_the_room_in_korean(start_server, open_room, room):
-    server = start_server()
+def test_a_korean_browser_gets_the_room_in_korean(server, open_room, room):
     name = f"회의실 {room}"
     desktop = open_room(server, name, locale="ko-KR")
     phone = open_room(server, name, screen=PHONE, locale="ko-KR")
@@ -428,8 +416,7 @@ def test_a_korean_browser_gets_the_room_in_korean(start_server, open_room, room)
     screenshot(phone, "ko-phone")
 
 
-def test_the_language_switcher_keeps_what_was_typed(start_server, open_room, room):
-    server = start_server()
+def test_the_language_switcher_keeps_what_was_typed(server, open_room, room):
     alice = open_room(server, room)
     bob = open_room(server, room, locale="ko-KR")
     alice.fill("#message-input", "half written, 반쯤 쓴")
@@ -450,8 +437,7 @@ def test_the_language_switcher_keeps_what_was_typed(start_server, open_room, roo
 # -- Editing and deleting saved messages ------------------------------------------------------
 
 
-def test_only_the_author_is_offered_edit_and_delete(start_server, open_room, room):
-    server = start_server()
+def test_only_the_author_is_offered_edit_and_delete(server, open_room, room):
     alice = open_room(server, room)
     bob = open_room(server, room)
     send(alice, "mine, not bob's")

@@ -29,8 +29,7 @@ from testing.processes import HOST, stop_process
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_author_edits_and_deletes_and_everyone_sees_it_live(start_server, open_room, room):
-    server = start_server()
+def test_the_author_edits_and_deletes_and_everyone_sees_it_live(server, open_room, room):
     alice = open_room(server, room)
     bob = open_room(server, room)
     send(alice, "helo everyone")
@@ -106,8 +105,7 @@ def test_staff_delete_anyones_message_but_edit_only_their_own(start_server, open
     expect(alice.locator("#messages .actions")).to_have_count(0)
 
 
-def test_a_refused_edit_keeps_the_editor_and_what_was_typed(start_server, open_room, room):
-    server = start_server()
+def test_a_refused_edit_keeps_the_editor_and_what_was_typed(server, open_room, room):
     alice = open_room(server, room)
     bob = open_room(server, room)
     send(alice, "first draft")
@@ -141,8 +139,7 @@ def test_a_refused_edit_keeps_the_editor_and_what_was_typed(start_server, open_r
     expect(alice.locator("#messages .editor")).to_have_count(0)
 
 
-def test_an_edit_refused_as_too_fast_goes_again_by_itself(start_server, open_room, room):
-    server = start_server()
+def test_an_edit_refused_as_too_fast_goes_again_by_itself(server, open_room, room):
     alice = open_room(server, room)
     bob = open_room(server, room)
     send(alice, "quick")
@@ -220,10 +217,9 @@ def test_a_page_back_from_away_shows_the_edits_and_deletions_it_missed(
     stop_process(restarted)
 
 
-def test_a_change_that_arrives_before_its_message_is_kept_for_it(start_server, open_room, room):
+def test_a_change_that_arrives_before_its_message_is_kept_for_it(server, open_room, room):
     # Bob's page places a history page read before the edit and the deletion after them;
     # the changes must win over the older text it carries.
-    server = start_server()
     alice = open_room(server, room)
     send(alice, "to be edited")
     send(alice, "to be deleted")
