@@ -1,5 +1,6 @@
 """manage.py chat_probe: one line and an exit status a monitor can act on."""
 
+import io
 import socket
 import subprocess
 import sys
@@ -51,22 +52,31 @@ def test_a_refused_socket_is_reported_with_its_close_code(start_server):
     )
 
 
-def test_no_server_is_reported_in_one_line(start_server):
+def probe_here(*arguments):
+    """Run the probe in the test's process, against the test database (a manage.py of its
+    own costs a second of CPU); return its exit status and what it printed."""
+    printed = io.StringIO()
+    with pytest.raises(SystemExit) as exited:
+        call_command("chat_probe", *arguments, stdout=printed)
+    return exited.value.code, printed.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_server_is_reported_in_one_line():
     port = unused_port()
-    result = probe(start_server, f"http://{HOST}:{port}")
-    assert result.returncode == 1
-    [line] = result.stdout.splitlines()
+    status, printed = probe_here(f"http://{HOST}:{port}")
+    assert status == 1
+    [line] = printed.splitlines()
     assert line.startswith(f"FAILED ws://{HOST}:{port}/ws/chat/chat-probe/: cannot connect: ")
 
 
-def test_a_server_that_never_answers_is_reported_after_the_timeout(start_server):
+@pytest.mark.django_db(transaction=True)
+def test_a_server_that_never_answers_is_reported_after_the_timeout():
     with socket.create_server((HOST, 0)) as silent:
         port = silent.getsockname()[1]
-        result = probe(start_server, f"https://{HOST}:{port}", "--timeout", "0.5")
-    assert result.returncode == 1
-    assert result.stdout == (
-        f"FAILED wss://{HOST}:{port}/ws/chat/chat-probe/: no answer within 0.5 s\n"
-    )
+        status, printed = probe_here(f"https://{HOST}:{port}", "--timeout", "0.5")
+    assert status == 1
+    assert printed == f"FAILED wss://{HOST}:{port}/ws/chat/chat-probe/: no answer within 0.5 s\n"
 
 
 @pytest.mark.parametrize(
