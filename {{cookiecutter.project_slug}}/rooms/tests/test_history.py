@@ -182,6 +182,25 @@ async def test_resume_with_a_bad_id_gets_an_error(join, after):
     assert frame["code"] == protocol.INVALID_FRAME
 
 
+async def test_a_join_whose_history_cannot_be_read_is_told_and_stays(connect, room, monkeypatch):
+    async def failing_read(*args, **kwargs):
+        raise DatabaseError("connection lost")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(history, "history_frame", failing_read)
+        alice = await connect(room)
+        frame = await alice.receive_json_from()
+        assert (frame["type"], frame["code"]) == ("error", protocol.HISTORY_UNAVAILABLE)
+
+    # The next join reads again: a failed reading is not shared.
+    bob = await connect(room)
+    assert (await bob.receive_json_from())["type"] == protocol.CHAT_HISTORY
+    await alice.send_json_to({"message": "still connected"})
+    while (frame := await alice.receive_json_from())["type"] != protocol.CHAT_MESSAGE:
+        assert frame["type"] == protocol.PRESENCE
+    assert frame["message"] == "still connected"
+
+
 async def test_history_that_cannot_be_read_gets_an_error_and_the_socket_stays(join, monkeypatch):
     alice = await join("lobby")
 
