@@ -197,6 +197,16 @@ class Rooms(Schema):
     next: str | None = None
 
 
+class Answered(Schema):
+    """What a reply shows of the message it answers, as that message stands now."""
+
+    id: int
+    user: str
+    # Its first 140 characters; empty once it was deleted.
+    message: str
+    deleted: bool | None = None
+
+
 class Message(Schema):
     """A message, as sockets receive it (a chat.message frame)."""
 
@@ -209,6 +219,7 @@ class Message(Schema):
     edited_at: str | None = None
     deleted: bool | None = None
     client_id: str | None = None
+    reply_to: Answered | None = None
 
 
 class HistoryPage(Schema):
@@ -222,6 +233,8 @@ class HistoryPage(Schema):
 class MessageIn(Schema):
     message: str
     client_id: str | None = None
+    # The id of the message of the room this one answers.
+    reply_to: int | None = None
 
 
 class Error(Schema):
@@ -321,6 +334,9 @@ async def post_message(request, room: str, body: MessageIn):
     room = await room_for(request.auth, room)
     text = protocol.validate_message_text(body.message, max_length=settings.CHAT_MAX_MESSAGE_LENGTH)
     client_id = None if body.client_id is None else protocol.validate_client_id(body.client_id)
+    reply_to = (
+        None if body.reply_to is None else protocol.validate_message_id(body.reply_to, "reply_to")
+    )
     try:
         message, new = await posting.post_message(
             get_channel_layer(),
@@ -329,6 +345,7 @@ async def post_message(request, room: str, body: MessageIn):
             display_name=request.auth.get_username(),
             text=text,
             client_id=client_id,
+            reply_to=reply_to,
         )
     except history.OUTAGES:
         raise ApiError(

@@ -322,9 +322,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 text=frame["message"],
                 client_id=client_id,
                 guest_key=self.guest_key,
+                reply_to=frame.get("reply_to"),
             )
         except protocol.ChatError as exc:
-            # Muted, or no longer a member: the room did not get it.
+            # Muted, no longer a member, or an answer to no message of the room: the room
+            # did not get it.
             exc.client_id = client_id
             await self.send_frame(protocol.refusal(exc))
             return

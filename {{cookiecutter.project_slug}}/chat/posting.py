@@ -9,10 +9,13 @@ from chat.rooms_backend import history
 from ops import metrics
 
 
-async def post_message(layer, *, room, user, display_name, text, client_id=None, guest_key=""):
-    """Save the message and send it to the room; return its chat.message frame (with
-    ``client_id``) and whether it is new. A message its sender already sent under
-    ``client_id`` is not sent again: its frame is the one sent then. Raises one of
+async def post_message(
+    layer, *, room, user, display_name, text, client_id=None, guest_key="", reply_to=None
+):
+    """Save the message (an answer to the message ``reply_to``, if given) and send it to
+    the room; return its chat.message frame (with ``client_id``) and whether it is new. A
+    message its sender already sent under ``client_id`` is not sent again: its frame is
+    the one sent then. Raises ChatError if the room refuses it, or one of
     history.OUTAGES if it could not be saved; then nobody received it."""
     received = time.time()
     message, new = await history.save_message(
@@ -22,6 +25,7 @@ async def post_message(layer, *, room, user, display_name, text, client_id=None,
         text=text,
         client_id=client_id,
         guest_key=guest_key,
+        reply_to=reply_to,
     )
     if client_id is not None:
         message["client_id"] = client_id

@@ -114,6 +114,8 @@ MAX_PRESENCE_LISTED = 100
 
 # Message ids are PostgreSQL bigints and SQLite integers.
 MAX_MESSAGE_ID = 2**63 - 1
+# A reply carries this much of the message it answers: enough to recognise it.
+REPLY_EXCERPT_LENGTH = 140
 
 # Control characters other than tab, newline and carriage return, and lone surrogates
 # (JSON can spell one as "\ud800"; UTF-8 cannot encode it). PostgreSQL cannot store NUL.
@@ -202,10 +204,13 @@ def first_online(online):
     return heapq.nsmallest(MAX_PRESENCE_LISTED, online, key=str.casefold)
 
 
-def chat_message(*, text, user, guest, ts, message_id=None, edited_at=None, deleted=False):
+def chat_message(
+    *, text, user, guest, ts, message_id=None, edited_at=None, deleted=False, reply_to=None
+):
     """A message; ``guest`` says that ``user`` is a guest's name, not an account's. A
     saved message may have been edited since (``edited_at``), or deleted: then its text
-    is gone, and it stands in history as a placeholder."""
+    is gone, and it stands in history as a placeholder. A reply carries what it answers
+    (``reply_to``, a reply_excerpt())."""
     frame = {
         "type": CHAT_MESSAGE,
         "message": text,
@@ -219,7 +224,22 @@ def chat_message(*, text, user, guest, ts, message_id=None, edited_at=None, dele
         frame["edited_at"] = edited_at.isoformat()
     if deleted:
         frame["deleted"] = True
+    if reply_to is not None:
+        frame["reply_to"] = reply_to
     return frame
+
+
+def reply_excerpt(*, message_id, user, text, deleted):
+    """What a reply shows of the message it answers, as that message stands now: its
+    first REPLY_EXCERPT_LENGTH characters, or none and "deleted" once it was deleted."""
+    excerpt = {
+        "id": message_id,
+        "user": user,
+        "message": "" if deleted else text[:REPLY_EXCERPT_LENGTH],
+    }
+    if deleted:
+        excerpt["deleted"] = True
+    return excerpt
 
 
 def chat_edit(message_id, text, edited_at):
@@ -446,7 +466,11 @@ def validate_message_id(value, field):
 
 
 def _chat_message_fields(frame, max_message_length):
-    return {"message": validate_message_text(frame.get("message"), max_length=max_message_length)}
+    fields = {"message": validate_message_text(frame.get("message"), max_length=max_message_length)}
+    # An answer to the message of this id, in the same room; null or absent for none.
+    if frame.get("reply_to") is not None:
+        fields["reply_to"] = validate_message_id(frame["reply_to"], "reply_to")
+    return fields
 
 
 def _typing_fields(frame, max_message_length):

@@ -52,4 +52,7 @@ def client_texts():
         "edited_at": _("Edited {time}"),
         # In place of a deleted message's text.
         "deleted": _("This message was deleted."),
+        # Answering a saved message; on the line a reply shows of what it answers.
+        "reply": _("Reply"),
+        "show_answered": _("Go to the message this answers"),
     }

@@ -13,7 +13,7 @@ class MessageAdmin(admin.ModelAdmin):
     date_hierarchy = "created"
     # Deleted in the chat, where the room sees it go and the text is emptied; and kept in
     # its room, which may be private.
-    readonly_fields = ["room", "text", "edited_at", "deleted"]
+    readonly_fields = ["room", "text", "edited_at", "deleted", "reply_to"]
 
     def has_delete_permission(self, request, obj=None):
         # A row deleted here would stay on members' unread counts (rooms.counts) and in

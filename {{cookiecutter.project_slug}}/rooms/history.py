@@ -33,13 +33,16 @@ OUTAGES = (DatabaseError,)
 
 
 @database_sync_to_async
-def save_message(*, room, user, display_name, text, client_id=None, guest_key=""):
-    """Save a message; return its chat.message frame, with the id it was saved under, and
-    whether it is new: a message its sender already sent under ``client_id`` is not saved
-    again, and its frame is the one saved then. ChatError (forbidden, muted) if the
-    sender may not post to the room now (rooms.membership)."""
+def save_message(*, room, user, display_name, text, client_id=None, guest_key="", reply_to=None):
+    """Save a message, an answer to the message ``reply_to`` of the room if given; return
+    its chat.message frame, with the id it was saved under, and whether it is new: a
+    message its sender already sent under ``client_id`` is not saved again, and its frame
+    is the one saved then. ChatError if the sender may not post to the room now
+    (forbidden, muted: rooms.membership), or the room has no message ``reply_to``
+    (not_found)."""
     seat = membership.check_may_post(user, room)
     guest = identity.is_guest(user)
+    answered = None if reply_to is None else message_answered(room, reply_to)
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -50,17 +53,34 @@ def save_message(*, room, user, display_name, text, client_id=None, guest_key=""
                 display_name=display_name,
                 text=text,
                 client_id=client_id or "",
+                reply_to=answered,
             )
             counts.posted(message, seat and seat.room_id)
     except IntegrityError:
         if not client_id:
             raise
-        sent = Message.objects.get(room=room, display_name=display_name, client_id=client_id)
+        sent = messages_shown(room).get(display_name=display_name, client_id=client_id)
         return message_frame(sent), False
     return message_frame(message), True
 
 
+def message_answered(room, message_id):
+    """The message ``message_id`` of ``room``, which a new one answers: never another
+    room's; deleted or not, as a deleted message keeps its place and a reply shows it
+    deleted."""
+    message = Message.objects.filter(room=room, id=message_id).first()
+    if message is None:
+        raise protocol.ChatError(protocol.NOT_FOUND, _("There is no such message here."))
+    return message
+
+
+def messages_shown(room):
+    """The room's messages, each read with the message it answers in the same query."""
+    return Message.objects.filter(room=room).select_related("reply_to")
+
+
 def message_frame(message):
+    answered = message.reply_to
     return protocol.chat_message(
         text="" if message.deleted else message.text,
         user=message.display_name,
@@ -69,6 +89,14 @@ def message_frame(message):
         message_id=message.id,
         edited_at=message.edited_at,
         deleted=message.deleted,
+        reply_to=None
+        if answered is None
+        else protocol.reply_excerpt(
+            message_id=answered.id,
+            user=answered.display_name,
+            text=answered.text,
+            deleted=answered.deleted,
+        ),
     )
 
 
@@ -155,7 +183,7 @@ def history_frame(room, before_id=None, limit=None):
     """The room's last messages (before ``before_id``, if given), a page of them, and
     whether older ones exist."""
     limit = page_size(limit)
-    messages = Message.objects.filter(room=room)
+    messages = messages_shown(room)
     if before_id is not None:
         messages = messages.filter(id__lt=before_id)
     return page_frame(list(messages.order_by("-id")[: limit + 1]), limit)
@@ -173,7 +201,7 @@ def resume_frame(room, after_id, changed_since=None):
     ``after_id`` edited or deleted since then, which the client still shows as they
     were; if there are more than MAX_RESUMED_CHANGES, it had better reload."""
     limit = page_size()
-    messages = Message.objects.filter(room=room)
+    messages = messages_shown(room)
     missed = list(messages.filter(id__gt=after_id).order_by("id")[: limit + 1])
     intact = after_id == 0 or messages.filter(id__gte=after_id).exists()
     changes = None

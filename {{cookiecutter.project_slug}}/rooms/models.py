@@ -29,6 +29,10 @@ class Message(models.Model):
     # The sender's own id for the message, if it gave one: a message sent again under the
     # same id (after a lost connection, or a reload) is the one already saved.
     client_id = models.CharField(max_length=MAX_CLIENT_ID_LENGTH, blank=True, default="")
+    # The message of the same room this one answers, if any (rooms.history).
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["id"]

@@ -24,12 +24,20 @@ OUTAGES = ()
 SENT_IDS_SECONDS = 15 * 60
 
 
-async def save_message(*, room, user, display_name, text, client_id=None, guest_key=""):
+async def save_message(
+    *, room, user, display_name, text, client_id=None, guest_key="", reply_to=None
+):
     """Return the message's chat.message frame (it has no id, since it is not saved) and
-    whether it is new: its sender may have sent it already under ``client_id``.
+    whether it is new: its sender may have sent it already under ``client_id``. An answer
+    to another message (``reply_to``) is refused: none has an id.
 
     Client ids are remembered in Django's cache, which every server process shares when
     they share Redis."""
+    if reply_to is not None:
+        raise protocol.ChatError(
+            protocol.NOT_FOUND,
+            _("Messages are not saved here, so there is no message to answer."),
+        )
     frame = protocol.chat_message(
         text=text, user=display_name, guest=identity.is_guest(user), ts=timezone.now()
     )

@@ -457,3 +457,49 @@ def test_the_members_page_on_a_phone_and_in_korean(start_server, open_room, scre
     alice.locator("form.inline-actions button[value=link]").click()
     expect(alice.locator(".invite-link")).to_have_value(re.compile(r"/invite/inv_"))
     screenshot(alice, kind)
+
+
+def test_a_reply_shows_what_it_answers_and_takes_the_reader_there(
+    server, start_module_server, open_room, room
+):
+    # A question, more than a page of messages after it, and an answer to it.
+    in_the_servers_database(
+        start_module_server,
+        "from asgiref.sync import async_to_sync\n"
+        "from django.contrib.auth.models import AnonymousUser\n"
+        "from rooms import history\n"
+        "def say(text, reply_to=None):\n"
+        f"    return async_to_sync(history.save_message)(room={room!r}, user=AnonymousUser(),"
+        " display_name='guest-a11ce0', text=text, reply_to=reply_to)[0]['id']\n"
+        "question = say('Shall we meet at three?')\n"
+        "for number in range(55):\n"
+        "    say(f'filler {number}')\n"
+        "say('Three works for me.', reply_to=question)\n",
+    )
+    alice = open_room(server, room)
+    bob = open_room(server, room, screen=PHONE, locale="ko-KR")
+    answer = saved_items(alice, 50).last
+    expect(answer.locator(".reply-quote")).to_have_text("guest-a11ce0Shall we meet at three?")
+
+    # The question is older than the page: going to it loads what lies between.
+    answer.locator(".reply-quote").click()
+    question = alice.locator("#messages li.message", has_text="Shall we meet at three?").first
+    expect(question).to_have_class(re.compile(r"\bhighlight\b"))
+    expect(question).to_be_in_viewport()
+
+    # Bob answers a message on his page; both see what it answers, and Esc gives a reply up.
+    filler = bob.locator("#messages li.message", has_text="filler 54")
+    action(filler, client_text(bob, "reply")).click()
+    expect(bob.locator("#reply-bar")).to_contain_text("filler 54")
+    bob.keyboard.press("Escape")
+    expect(bob.locator("#reply-bar")).to_be_hidden()
+    action(filler, client_text(bob, "reply")).click()
+    bob.fill("#message-input", "네, 좋아요")
+    screenshot(bob, "reply-ko-phone")
+    bob.press("#message-input", "Enter")
+    expect(bob.locator("#reply-bar")).to_be_hidden()
+    for page in (alice, bob):
+        reply = page.locator("#messages li.message", has_text="네, 좋아요")
+        expect(reply.locator(".reply-quote")).to_have_text("guest-a11ce0filler 54")
+    alice.locator("#messages").evaluate("list => list.scrollTo(0, list.scrollHeight)")
+    screenshot(alice, "reply")

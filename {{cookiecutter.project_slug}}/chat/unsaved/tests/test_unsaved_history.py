@@ -66,3 +66,15 @@ async def test_nothing_saved_can_be_edited_or_deleted(join, frame):
 
     refusal = await alice.receive_json_from()
     assert (refusal["code"], refusal["id"], refusal["client_id"]) == (protocol.NOT_FOUND, 1, "c-1")
+
+
+async def test_a_reply_is_refused_as_there_is_no_message_to_answer(join):
+    alice = await join("lobby")
+
+    await alice.send_json_to({"message": "yes", "reply_to": 1, "client_id": "m-1"})
+
+    frame = await alice.receive_json_from()
+    assert (frame["code"], frame["client_id"]) == (protocol.NOT_FOUND, "m-1")
+    assert "not saved" in frame["detail"]
+    await alice.send_json_to({"message": "still here"})
+    assert (await alice.receive_json_from())["message"] == "still here"

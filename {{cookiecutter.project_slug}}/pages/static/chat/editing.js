@@ -17,7 +17,7 @@ function editKey(id) {
   return `chat-edit:${room}:${id}`;
 }
 
-function actionButton(text, onClick) {
+export function actionButton(text, onClick) {
   const button = document.createElement("button");
   button.type = "button";
   button.className = "link";

@@ -49,8 +49,10 @@ export function showHistory(frame) {
     setOlderExhausted(!frame.more);
   }
   if (reply === "older") {
-    // Keep the messages the reader was looking at in place.
+    // Keep the messages the reader was looking at in place, unless going to one a reply
+    // answers.
     messageList.scrollTop += messageList.scrollHeight - heightBefore;
+    continueGoingTo();
   } else if (wasAtBottom) {
     scrollToBottom();
   }
@@ -91,4 +93,35 @@ export function historyRefused(frame) {
   if (frame.code === ERRORS.rate_limited) holdFor(frame.retry_after);
   if (request === "resume") setTimeout(requestResume, waitForToken());
   return true;
+}
+
+// -- Going to a message ----------------------------------------------------------------------
+
+// How long a message gone to stays marked.
+const HIGHLIGHT_MS = 2500;
+let wanted = null; // the id of the message to go to, once it is on the page
+
+// Go to the message ``id`` of this room (one a reply answers), loading older pages until
+// it is on the page.
+export function goToMessage(id) {
+  wanted = id;
+  continueGoingTo();
+}
+
+// Go to the wanted message if it is on the page; else ask for an older page, unless the
+// page already shows messages older than it (it is not in this room) or the first one.
+function continueGoingTo() {
+  if (wanted === null) return;
+  const item = messageList.querySelector(`li[data-id="${wanted}"]`);
+  const oldest = messageList.querySelector("li[data-id]");
+  if (item) {
+    wanted = null;
+    item.scrollIntoView({ block: "center" });
+    item.classList.add("highlight");
+    setTimeout(() => item.classList.remove("highlight"), HIGHLIGHT_MS);
+  } else if (olderExhausted || !oldest || Number(oldest.dataset.id) < wanted) {
+    wanted = null;
+  } else {
+    requestOlder();
+  }
 }

@@ -6,6 +6,7 @@ import { LANGUAGE, TEXT, fill, keepsHistory, me } from "./protocol.js";
 import { answered } from "./outbox.js";
 import { mentionsMe, personName } from "./people.js";
 import { messageDeleted, offerChanges } from "./editing.js";
+import { offerReply, replyQuote } from "./replies.js";
 
 export const messageList = document.getElementById("messages");
 const loadOlderButton = document.getElementById("load-older");
@@ -102,6 +103,7 @@ export function messageItem(frame) {
     item.dataset.day = dayKey(date);
     item.dataset.ts = frame.ts;
   }
+  if (frame.reply_to) item.append(replyQuote(frame.reply_to));
   item.append(author, time);
   if (frame.edited_at && !frame.deleted) item.append(editedMark(frame.edited_at));
   item.append(messageBody(frame));
@@ -187,6 +189,7 @@ export function placeMessage(frame) {
     const message = { item, frame };
     shown.set(frame.id, message);
     offerChanges(message);
+    offerReply(message);
   }
   return true;
 }

@@ -10,8 +10,9 @@
 //   unsent.js      messages typed and not yet confirmed
 //   messages.js    the messages on the page, in id order, and the changes made to them
 //   editing.js     the editor and the delete confirmation of saved messages
+//   replies.js     answering a message, and going to the one a reply answers
 //   people.js      names, mentions, who is online and who is typing
-//   history.js     history pages, older messages, and what was missed while away
+//   history.js     history pages, older messages, what was missed while away, going to one
 //   read.js        the read marker
 
 import { ERRORS, TYPES, keepsHistory, room } from "./protocol.js";
@@ -20,9 +21,17 @@ import { sends } from "./keys.js";
 import { comeBackAfter, connect, refusedWith, send, showError } from "./connection.js";
 import { answered, refused, requeueAfterDisconnect, resume } from "./outbox.js";
 import { restoreUnsent, sendMessage } from "./unsent.js";
+import { onGoTo, replyingTo, stopReplying } from "./replies.js";
 import { changeMessage, messageList, showMessage } from "./messages.js";
 import { showPresence, showTyping, stoppedTyping } from "./people.js";
-import { forgetRequests, historyRefused, requestOlder, requestResume, showHistory } from "./history.js";
+import {
+  forgetRequests,
+  goToMessage,
+  historyRefused,
+  requestOlder,
+  requestResume,
+  showHistory,
+} from "./history.js";
 import { markRead, readElsewhere } from "./read.js";
 
 const TYPING_SEND_INTERVAL_MS = 3000;
@@ -92,7 +101,8 @@ function saveDraft() {
 function sendTyped() {
   const text = input.value;
   if (!text.trim()) return;
-  sendMessage(text);
+  sendMessage(text, replyingTo());
+  stopReplying();
   input.value = "";
   saveDraft();
   lastTypingSent = 0;
@@ -127,6 +137,7 @@ document.addEventListener("visibilitychange", markRead);
 
 // -- Starting --------------------------------------------------------------------------------
 
+onGoTo(goToMessage);
 restoreUnsent();
 input.value = stored(DRAFT_KEY) || "";
 connect({

@@ -12,9 +12,10 @@ const UNSENT_LABELS = {
   failed: TEXT.failed,
 };
 
-// Send a message typed here (or, with its clientId and state, one a reload found unsent).
-export function sendMessage(text, clientId = newClientId(), state = "queued") {
-  const item = messageItem({ user: me, guest: meIsGuest, message: text });
+// Send a message typed here, answering the message ``replyTo`` ({ id, user, message }) if
+// given; or, with its clientId and state, one a reload found unsent.
+export function sendMessage(text, replyTo = null, clientId = newClientId(), state = "queued") {
+  const item = messageItem({ user: me, guest: meIsGuest, message: text, reply_to: replyTo });
   item.classList.add("unsent");
   const note = document.createElement("span");
   note.className = "unsent-note";
@@ -30,8 +31,13 @@ export function sendMessage(text, clientId = newClientId(), state = "queued") {
     item,
     label,
     inOrder: true,
-    kept: { text },
-    frame: () => ({ type: TYPES.message, message: text, client_id: clientId }),
+    kept: { text, replyTo },
+    frame: () => ({
+      type: TYPES.message,
+      message: text,
+      client_id: clientId,
+      ...(replyTo && { reply_to: replyTo.id }),
+    }),
     show: (shownState, reason) => showUnsent(entry, shownState, reason),
     answered: () => delivered(entry),
   };
@@ -46,7 +52,8 @@ export function sendMessage(text, clientId = newClientId(), state = "queued") {
 export function restoreUnsent() {
   restore((kept) => {
     if (typeof kept.text !== "string") return;
-    sendMessage(kept.text, kept.clientId, kept.failed ? "failed" : "queued");
+    const replyTo = Number.isInteger(kept.replyTo?.id) ? kept.replyTo : null;
+    sendMessage(kept.text, replyTo, kept.clientId, kept.failed ? "failed" : "queued");
   });
 }
 
