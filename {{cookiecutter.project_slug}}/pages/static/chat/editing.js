@@ -26,6 +26,17 @@ export function actionButton(text, onClick) {
   return button;
 }
 
+// The message's row of actions (Reply, Edit, Delete), made when the first is offered.
+export function actionsOf(item) {
+  let actions = item.querySelector(".actions");
+  if (!actions) {
+    actions = document.createElement("span");
+    actions.className = "actions";
+    item.querySelector(".text").before(actions);
+  }
+  return actions;
+}
+
 // A saved message is on the page: Edit and Delete, where the server would allow them;
 // and an editor that was open when the page was reloaded opens again, with what was typed
 // in it.
@@ -33,11 +44,9 @@ export function offerChanges(message) {
   const { item, frame } = message;
   const mine = frame.user === me;
   if (!frame.deleted && (mine || PROTOCOL.deletes_any)) {
-    const actions = document.createElement("span");
-    actions.className = "actions";
+    const actions = actionsOf(item);
     if (mine) actions.append(actionButton(TEXT.edit, () => openEditor(message, message.frame.message)));
     actions.append(actionButton(TEXT.delete, () => confirmDelete(message)));
-    item.querySelector(".text").before(actions);
   }
   const kept = mine ? stored(editKey(frame.id)) : null;
   if (kept !== null) openEditor(message, kept, false);

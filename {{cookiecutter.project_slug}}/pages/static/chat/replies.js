@@ -6,7 +6,7 @@
 
 import { TEXT, keepsHistory, room } from "./protocol.js";
 import { store, stored } from "./storage.js";
-import { actionButton } from "./editing.js";
+import { actionButton, actionsOf } from "./editing.js";
 
 const bar = document.getElementById("reply-bar");
 const barQuote = document.getElementById("reply-bar-quote");
@@ -67,14 +67,7 @@ export function replyQuote(excerpt) {
 // A saved message is on the page: it may be answered.
 export function offerReply(message) {
   if (message.frame.deleted) return;
-  const { item } = message;
-  let actions = item.querySelector(".actions");
-  if (!actions) {
-    actions = document.createElement("span");
-    actions.className = "actions";
-    item.querySelector(".text").before(actions);
-  }
-  actions.prepend(actionButton(TEXT.reply, () => answer(excerptOf(message.frame))));
+  actionsOf(message.item).prepend(actionButton(TEXT.reply, () => answer(excerptOf(message.frame))));
 }
 
 let goTo = () => {};
